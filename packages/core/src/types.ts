@@ -1,0 +1,107 @@
+import type { Logger } from "./log";
+import type { SessionStore } from "./store";
+
+export interface IBAuthOptions {
+  /** OAuth 2.0 client id issued by IBKR. */
+  clientId: string;
+  /** The `kid` of the registered public key; IBKR calls the first one `main`. */
+  clientKeyId: string;
+  /** The IBKR username the session is for (the paper username for a paper account). */
+  credential: string;
+  /** RSA private key: PEM (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") or a CryptoKey for RS256. */
+  privateKey: string | CryptoKey;
+  /** `api.ibkr.com` (default) or `1.api.ibkr.com` … `7.api.ibkr.com`. */
+  domain?: string;
+  /** Overrides the origin (`https://<domain>`): the emulator, or a relay. Plain http only for loopback hosts. */
+  baseUrl?: string;
+  /** The public IP to claim. When absent it is looked up at `ipLookupUrl` (in parallel with the token request). */
+  ip?: string;
+  /** More IPs the session may be used from (IBKR's `alternativeIps` claim). */
+  alternativeIps?: string[];
+  /** A plain-text "what is my IP" endpoint. Default `https://api.ipify.org`. */
+  ipLookupUrl?: string;
+  /** OAuth scope for the access token. Default `sso-sessions.write`. */
+  scope?: string;
+  /** Ask IBKR to disconnect other brokerage sessions of this user at ssodh/init. Default true. */
+  compete?: boolean;
+  fetch?: typeof fetch;
+  store?: SessionStore;
+  logger?: Logger;
+  /** Clock in epoch ms; injected by tests and simulations. */
+  now?: () => number;
+  /** Sent on every request; IBKR's firewall rejects an empty one. Default `ibauth-ts/<version>`. */
+  userAgent?: string;
+  /** Per-request timeout. Default 15 000 ms. */
+  timeoutMs?: number;
+  /** Refresh the access token this long before it expires. Default 5 minutes. */
+  refreshMarginMs?: number;
+  /** Transient-failure retries per login step (5xx, timeouts, resets). Default `{ attempts: 3, baseDelayMs: 500 }`. */
+  retry?: { attempts?: number; baseDelayMs?: number };
+  /** How the SDK waits (retries, backoff). Tests inject a fast one. Default: setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What IBKR says about the brokerage (/iserver) session. */
+export interface BrokerageStatus {
+  authenticated: boolean;
+  competing: boolean;
+  connected: boolean;
+  established?: boolean;
+  message?: string;
+}
+
+/** The parsed answer of /tickle. `session` is the WebSocket `api` cookie: treat it as a secret. */
+export interface TickleResult extends BrokerageStatus {
+  session: string;
+  /** Milliseconds until the SSO session expires if idle. */
+  ssoExpires: number;
+  userId?: number;
+}
+
+/** The parsed answer of /sso/validate (a subset; `raw` is not kept to keep the credential out). */
+export interface ValidateResult {
+  valid: boolean;
+  userId?: number;
+  /** Milliseconds until the SSO session expires if idle. */
+  expiresMs?: number;
+  paper?: boolean;
+  region?: string;
+}
+
+export type AuthState =
+  | "idle" // nothing held yet
+  | "connecting" // a login or heal is in flight
+  | "connected" // bearer and brokerage session believed good
+  | "degraded" // the last attempt failed; the next call or tick heals
+  | "closed"; // logged out
+
+/** A snapshot with no secrets in it: safe to log, serve from /health, or print. */
+export interface AuthStatus {
+  state: AuthState;
+  origin: string;
+  domain: string;
+  /** The IP claimed in the current bearer. */
+  ip?: string;
+  accessTokenExpiresAt?: number;
+  bearerCreatedAt?: number;
+  brokerage?: BrokerageStatus;
+  lastTickleAt?: number;
+  /** Milliseconds until IBKR's idle timeout, as of the last tickle. */
+  ssoExpiresMs?: number;
+  rateLimitedUntil?: number;
+  lastError?: { code: string; step: string; status?: number; message: string; hint?: string; at: number };
+  counters: {
+    accessTokens: number;
+    bearers: number;
+    inits: number;
+    tickles: number;
+    heals: number;
+    rateLimited: number;
+  };
+}
+
+/** What one keepalive tick did. */
+export interface TickOutcome {
+  action: "tickled" | "reinit" | "relogin" | "login" | "skipped";
+  status: AuthStatus;
+}
