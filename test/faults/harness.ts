@@ -1,0 +1,127 @@
+// Shared by the fault matrix and the soak: a virtual clock shared by the emulator and the SDK, a fetch
+// that records every request the SDK sends (time, endpoint, status), and the emulator + SDK wiring.
+
+import type { IBAuthOptions, Logger } from "@ibauth/core";
+import { IBAuth } from "@ibauth/core";
+import { type generateClientKeys, startEmulator } from "@ibauth/emulator";
+
+export const CLIENT_ID = "proof-client";
+export const KEY_ID = "main";
+export const EGRESS_IP = "203.0.113.10";
+/** Monday 2 Nov 2026, 09:00 in New York: a trading day, far from the daily reset. */
+export const START = Date.UTC(2026, 10, 2, 14);
+
+export interface VirtualClock {
+  t: number;
+  now: () => number;
+  /** The SDK's sleep: moves virtual time forward instead of waiting. Concurrent sleepers do not stack. */
+  sleep: (ms: number) => Promise<void>;
+  advance: (ms: number) => void;
+}
+
+export function virtualClock(start = START): VirtualClock {
+  const clock: VirtualClock = {
+    t: start,
+    now: () => clock.t,
+    sleep: async (ms) => {
+      // Read the target before yielding, so callers that sleep at the same instant wake together.
+      const target = clock.t + Math.max(0, ms);
+      await new Promise((r) => setImmediate(r));
+      clock.t = Math.max(clock.t, target);
+    },
+    advance: (ms) => {
+      clock.t += ms;
+    },
+  };
+  return clock;
+}
+
+export interface Hit {
+  /** Virtual time the request was sent. */
+  at: number;
+  method: string;
+  path: string;
+  status?: number;
+  retryAfter?: string | null;
+  /** Set when no HTTP answer came back (timeout, reset). */
+  failure?: string;
+}
+
+/** Wraps the real fetch to the emulator: it only observes, the SDK still talks to the emulator over HTTP. */
+export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalThis.fetch) {
+  const hits: Hit[] = [];
+  const record: typeof fetch = async (input, init) => {
+    const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    const hit: Hit = { at: clock.now(), method, path: url.pathname };
+    hits.push(hit);
+    try {
+      const res = await base(input, init);
+      hit.status = res.status;
+      hit.retryAfter = res.headers.get("retry-after");
+      return res;
+    } catch (error) {
+      hit.failure = error instanceof Error ? error.name : String(error);
+      throw error;
+    }
+  };
+  return { fetch: record, hits };
+}
+
+/** Requests per endpoint, as `METHOD /path` (same keys as `emu.counts()`). */
+export function countByEndpoint(hits: Hit[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const h of hits) {
+    const key = `${h.method} ${h.path}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export type ClientKeys = Awaited<ReturnType<typeof generateClientKeys>>;
+
+export interface RigOptions {
+  keys: ClientKeys;
+  clock: VirtualClock;
+  credentials: string[];
+  emulator?: Record<string, unknown>;
+}
+
+/** One emulator on 127.0.0.1 whose clock is the virtual clock. */
+export async function startRig({ keys, clock, credentials, emulator }: RigOptions) {
+  const srv = await startEmulator({
+    port: 0,
+    host: "127.0.0.1",
+    clients: [{ clientId: CLIENT_ID, keys: { [KEY_ID]: keys.publicKeyPem }, credentials }],
+    egressIp: EGRESS_IP,
+    now: clock.now,
+    ...emulator,
+  });
+  return srv;
+}
+
+export interface SdkOptions {
+  url: string;
+  keys: ClientKeys;
+  clock: VirtualClock;
+  credential: string;
+  fetch: typeof fetch;
+  logger?: Logger;
+  overrides?: Partial<IBAuthOptions>;
+}
+
+export function makeAuth({ url, keys, clock, credential, fetch, logger, overrides }: SdkOptions): IBAuth {
+  return new IBAuth({
+    clientId: CLIENT_ID,
+    clientKeyId: KEY_ID,
+    credential,
+    privateKey: keys.privateKeyPem,
+    baseUrl: url,
+    ipLookupUrl: `${url}/__emulator/ip`,
+    fetch,
+    now: clock.now,
+    sleep: clock.sleep,
+    ...(logger ? { logger } : {}),
+    ...overrides,
+  });
+}

@@ -1,0 +1,169 @@
+// Runs one cell of the matrix: a fresh SDK against the (reset) emulator, the fault armed on one
+// endpoint, the public call raced against a real-time watchdog, then the outcome and the pacing checked
+// from the requests the SDK actually sent.
+import { isIbauthError } from "@ibauth/core";
+import type { Fault, Step } from "./cells";
+import { DATA_PATH } from "./cells";
+import { type ClientKeys, type Hit, makeAuth, recordingFetch, START, type VirtualClock } from "./harness";
+
+export const CREDENTIAL = "faultuser";
+/** Small, so a hung request costs little real time; the emulator answers in-process-fast otherwise. */
+export const TIMEOUT_MS = 400;
+export const RETRY = { attempts: 3, baseDelayMs: 500 };
+/** Real-time bound on any one public call; hitting it means the SDK hung. */
+export const WATCHDOG_MS = 10_000;
+/** A fault that outlasts every retry. */
+const PERSISTENT = 100;
+/** Requests to the refusing endpoint the SDK may send: its retries plus one replay after a heal. */
+export const MAX_HITS = RETRY.attempts + 1;
+
+export type Mode = "once" | "persistent";
+
+export interface CellResult {
+  step: string;
+  fault: string;
+  mode: Mode;
+  /** "recovered", "ERR_xxx", "returned HTTP nnn" (auth.fetch hands IBKR's answer back) or "HANG". */
+  outcome: string;
+  /** Requests to the refusing endpoint after the fault was armed. */
+  hits: number;
+  problems: string[];
+}
+
+interface Emulator {
+  reset(): void;
+  failNext(options: Record<string, unknown>): void;
+}
+
+export interface CellContext {
+  url: string;
+  emulator: Emulator;
+  keys: ClientKeys;
+  clock: VirtualClock;
+}
+
+const isIbkr = (h: Hit) => !h.path.startsWith("/__emulator");
+
+function matches(step: Step, h: Hit): boolean {
+  return h.path === step.path && (!step.method || h.method === step.method);
+}
+
+async function settle(call: Promise<unknown>): Promise<{ value?: unknown; error?: unknown; hung?: true }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watchdog = new Promise<{ hung: true }>((r) => {
+    timer = setTimeout(() => r({ hung: true }), WATCHDOG_MS);
+  });
+  try {
+    return await Promise.race([
+      call.then(
+        (value) => ({ value }),
+        (error) => ({ error }),
+      ),
+      watchdog,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function describe(
+  step: Step,
+  settled: Awaited<ReturnType<typeof settle>>,
+  problems: string[],
+): Promise<string> {
+  if (settled.hung) {
+    problems.push(`no answer within ${WATCHDOG_MS} ms`);
+    return "HANG";
+  }
+  if ("error" in settled) {
+    const e = settled.error;
+    if (!isIbauthError(e)) {
+      problems.push(`threw a non-IbauthError: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      return "untyped error";
+    }
+    if (e.step !== step.name) problems.push(`error names step "${e.step}", not "${step.name}"`);
+    return e.code;
+  }
+  if (settled.value instanceof Response) {
+    const text = await settled.value.text();
+    let json = true;
+    try {
+      JSON.parse(text);
+    } catch {
+      json = false;
+    }
+    return settled.value.ok && json ? "recovered" : `returned HTTP ${settled.value.status}`;
+  }
+  return "recovered";
+}
+
+/** Pacing while IBKR refuses: bounded retries, Retry-After honoured, no 429 the SDK provoked itself. */
+function checkPacing(step: Step, fault: Fault, hits: Hit[], problems: string[]): number {
+  const refused = hits.filter((h) => matches(step, h)).length;
+  if (refused > MAX_HITS)
+    problems.push(`${refused} requests to ${step.path} while it refused (max ${MAX_HITS})`);
+  const ibkr = hits.filter(isIbkr);
+  ibkr.forEach((h, i) => {
+    if (h.status !== 429) return;
+    if (!fault.name.startsWith("429")) problems.push(`the emulator's own pacing answered 429 on ${h.path}`);
+    const next = ibkr[i + 1];
+    const seconds = Number(h.retryAfter);
+    const wait = h.retryAfter && Number.isFinite(seconds) ? seconds * 1000 : RETRY.baseDelayMs;
+    if (next && next.at - h.at < wait) {
+      problems.push(
+        `${next.method} ${next.path} sent ${next.at - h.at} ms after a 429 (must wait ${wait} ms)`,
+      );
+    }
+  });
+  return refused;
+}
+
+export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: Mode): Promise<CellResult> {
+  ctx.emulator.reset();
+  ctx.clock.t = START;
+  const rec = recordingFetch(ctx.clock);
+  const auth = makeAuth({
+    url: ctx.url,
+    keys: ctx.keys,
+    clock: ctx.clock,
+    credential: CREDENTIAL,
+    fetch: rec.fetch,
+    overrides: { timeoutMs: TIMEOUT_MS, retry: RETRY },
+  });
+  const problems: string[] = [];
+  if (step.connected) {
+    await auth.connect();
+    ctx.clock.advance(61_000); // the next keepalive slot: no pacing limit is close
+  }
+  const armedAt = rec.hits.length;
+  ctx.emulator.failNext({
+    path: step.path,
+    ...(step.method ? { method: step.method } : {}),
+    count: mode === "once" ? 1 : PERSISTENT,
+    ...fault.inject,
+  });
+  const outcome = await describe(step, await settle(step.run(auth)), problems);
+  if (outcome.startsWith("ERR_") && !fault.codes.includes(outcome)) {
+    problems.push(`${outcome} does not describe a ${fault.name} (expected ${fault.codes.join(" or ")})`);
+  }
+  const mustHeal =
+    step.name === "request" && (fault.name === "401" || fault.name === '"no bridge"') && mode === "once";
+  if (mustHeal && outcome !== "recovered")
+    problems.push(`auth.fetch must heal a single ${fault.name} and replay`);
+  const hits = checkPacing(step, fault, rec.hits.slice(armedAt), problems);
+
+  // Self-healing afterwards: once the fault has passed, the next user call works (not after logout).
+  if (mode === "once" && step.name !== "logout" && outcome !== "HANG") {
+    ctx.clock.advance(RETRY_AFTER_PAUSE);
+    const after = await settle(auth.fetch(DATA_PATH));
+    const ok = after.value instanceof Response && after.value.ok;
+    if (!ok)
+      problems.push(
+        `the next auth.fetch after the fault did not succeed (${after.hung ? "hung" : isIbauthError(after.error) ? after.error.code : after.value instanceof Response ? after.value.status : String(after.error)})`,
+      );
+  }
+  return { step: step.name, fault: fault.name, mode, outcome, hits, problems };
+}
+
+/** Long enough for any Retry-After the matrix injects and the validate 1/min limit. */
+const RETRY_AFTER_PAUSE = 61_000;

@@ -1,0 +1,53 @@
+// The soak's 24 virtual hours: a keepalive tick every 60 s (as the adapters schedule it), a burst of
+// concurrent user calls every hour, and the injected events. The emulator's own daily reset (05:00 UTC,
+// midnight in New York) falls 15 h after the start; the other events are armed here.
+import { START } from "../faults/harness";
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DURATION = 24 * HOUR;
+export const BURST_SIZE = 50;
+export const DAILY_RESET_AT = Date.UTC(2026, 10, 3, 5);
+
+export interface EmulatorControl {
+  setEgressIp(ip: string): void;
+  startCompetingSession(): void;
+}
+
+export type Moment =
+  | { at: number; kind: "tick" }
+  | { at: number; kind: "burst" }
+  | { at: number; kind: "event"; name: string; apply: (emu: EmulatorControl) => void };
+
+/**
+ * Bursts fall half-way between ticks (a burst of 50 plus a tickle in one second would exceed IBKR's 50/s).
+ * IP changes land 15 s before a burst, so 50 concurrent callers meet them first; the competing session
+ * lands between ticks, so the keepalive meets it.
+ */
+export const EVENTS: Extract<Moment, { kind: "event" }>[] = [
+  {
+    at: START + 4 * HOUR + 30.25 * MINUTE,
+    kind: "event",
+    name: "egress IP changes to 198.51.100.20",
+    apply: (e) => e.setEgressIp("198.51.100.20"),
+  },
+  {
+    at: START + 8 * HOUR + 10.5 * MINUTE,
+    kind: "event",
+    name: "competing brokerage session (a TWS login)",
+    apply: (e) => e.startCompetingSession(),
+  },
+  {
+    at: START + 20 * HOUR + 30.25 * MINUTE,
+    kind: "event",
+    name: "egress IP changes to 192.0.2.30",
+    apply: (e) => e.setEgressIp("192.0.2.30"),
+  },
+];
+
+export function timeline(): Moment[] {
+  const moments: Moment[] = [...EVENTS];
+  for (let t = START + MINUTE; t <= START + DURATION; t += MINUTE) moments.push({ at: t, kind: "tick" });
+  for (let t = START + 30.5 * MINUTE; t < START + DURATION; t += HOUR) moments.push({ at: t, kind: "burst" });
+  return moments.sort((a, b) => a.at - b.at);
+}
