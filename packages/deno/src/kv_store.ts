@@ -1,0 +1,100 @@
+import { IbauthError, type Logger, type SessionRecord, type SessionStore, silentLogger } from "@ibauth/core";
+import { importSealKey, isSealed, seal, unseal } from "./seal.ts";
+
+type KvKeyPart = string | number | bigint | boolean | Uint8Array;
+
+/** The part of `Deno.Kv` the store uses; typed here so the package type-checks without `--unstable-kv`. */
+export interface KvLike {
+  get(key: KvKeyPart[]): Promise<{ value: unknown }>;
+  set(key: KvKeyPart[], value: unknown, options?: { expireIn?: number }): Promise<unknown>;
+  delete(key: KvKeyPart[]): Promise<void>;
+}
+
+export interface DenoKvStoreOptions {
+  /**
+   * Tells sessions sharing one KV apart, e.g. `${clientId}:${credential}`. Only a SHA-256 of it enters
+   * the key, so it may hold the (secret) username. Default "default".
+   */
+  id?: string;
+  /** Key prefix. Default `["ibauth", "session"]`; the key is `[...prefix, sha256(id) in hex, first 32 chars]`. */
+  prefix?: KvKeyPart[];
+  /**
+   * Encrypts the record (AES-GCM): a CryptoKey, or 16/32 raw bytes or their base64 text. Without it the
+   * record, which holds live tokens, is stored as plain JSON.
+   */
+  encryptionKey?: CryptoKey | Uint8Array | string;
+  /** Let KV drop a record not rewritten for this long. Default 25 h: no IBKR session outlives a day. */
+  expireInMs?: number;
+  /** Told (without details) when a stored record cannot be read and a fresh login follows. */
+  logger?: Logger;
+}
+
+const DAY_AND_AN_HOUR = 25 * 60 * 60 * 1000;
+
+/**
+ * A SessionStore on Deno KV (`await Deno.openKv()`): one key per session, so every isolate, process or
+ * cron run that shares the KV resumes the same IBKR session instead of logging in again.
+ */
+export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): SessionStore {
+  const logger = options.logger ?? silentLogger;
+  const expireIn = options.expireInMs ?? DAY_AND_AN_HOUR;
+  const ready = (async () => {
+    const hash = await sha256Hex(options.id ?? "default");
+    const key = [...(options.prefix ?? ["ibauth", "session"]), hash.slice(0, 32)];
+    const sealKey =
+      options.encryptionKey === undefined ? undefined : await importSealKey(options.encryptionKey);
+    return { key, context: key.map(String).join("/"), sealKey };
+  })();
+  // A bad encryption key is a config error: surface it at the first use, not as an unhandled rejection.
+  ready.catch(() => {});
+
+  return {
+    async get() {
+      const { key, context, sealKey } = await ready;
+      const { value } = await guard("read", () => kv.get(key));
+      if (value === null || value === undefined) return undefined;
+      if (!sealKey) {
+        if (typeof value === "string") return value;
+        return unreadable(
+          logger,
+          isSealed(value) ? "record is encrypted but no encryptionKey was given" : "not a session record",
+        );
+      }
+      const plain = await unseal(sealKey, value, context);
+      return plain ?? unreadable(logger, "record does not decrypt with this encryptionKey");
+    },
+    async set(record: SessionRecord) {
+      const { key, context, sealKey } = await ready;
+      const text = JSON.stringify(record);
+      const value = sealKey ? await seal(sealKey, text, context) : text;
+      await guard("write", () => kv.set(key, value, { expireIn }));
+    },
+    async delete() {
+      const { key } = await ready;
+      await guard("delete", () => kv.delete(key));
+    },
+  };
+}
+
+function unreadable(logger: Logger, reason: string): undefined {
+  logger.warn({ step: "store", reason }, "stored session ignored; the next call logs in again");
+  return undefined;
+}
+
+async function guard<T>(action: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new IbauthError(`Deno KV ${action} failed (${error instanceof Error ? error.name : "error"})`, {
+      code: "ERR_STORE",
+      step: "store",
+      hint: "check that the KV is open (not closed) and reachable; run deno with --unstable-kv",
+      cause: error,
+    });
+  }
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
