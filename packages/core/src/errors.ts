@@ -63,7 +63,8 @@ export class IbauthError extends Error {
 
   constructor(message: string, options: IbauthErrorOptions) {
     const parts = [`${options.step}: ${message}`];
-    if (options.status !== undefined) parts.push(`(HTTP ${options.status}${options.ibkrMessage ? `: ${options.ibkrMessage}` : ""})`);
+    if (options.status !== undefined)
+      parts.push(`(HTTP ${options.status}${options.ibkrMessage ? `: ${options.ibkrMessage}` : ""})`);
     else if (options.ibkrMessage) parts.push(`(${options.ibkrMessage})`);
     let full = parts.join(" ");
     if (options.hint) full += `. ${options.hint}`;

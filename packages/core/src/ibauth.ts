@@ -1,38 +1,703 @@
-import type { AuthStatus, BrokerageStatus, IBAuthOptions, TickleResult, TickOutcome, ValidateResult } from "./types";
+import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
+import { IbauthError, type IbauthStep, isIbauthError } from "./errors";
+import * as flow from "./flow";
+import { errorFromResponse, type Http, ibkrMessageOf, isNoBridge, send } from "./http";
+import { importPrivateKey } from "./keys";
+import { Pacer } from "./pacing";
+import { parseSessionRecord, type SessionRecord } from "./store";
+import type {
+  AuthState,
+  AuthStatus,
+  BrokerageStatus,
+  IBAuthOptions,
+  TickleResult,
+  TickOutcome,
+  ValidateResult,
+} from "./types";
 
-/** Work in progress: the signatures are the contract; bodies land next. */
+/** IBKR allows /tickle once a second and /sso/validate once a minute (protocol notes §4). */
+const TICKLE_INTERVAL_MS = 1000;
+const VALIDATE_INTERVAL_MS = 60_000;
+/** A 401 on a request sent this soon after minting the bearer points at the IP claim, not at expiry. */
+const FRESH_BEARER_MS = 30_000;
+
+type Bearer = NonNullable<SessionRecord["bearer"]>;
+type AccessToken = NonNullable<SessionRecord["accessToken"]>;
+type SessionProblem = "unauthorized" | "no-bridge";
+
+const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
+
+/**
+ * An IBKR Web API session: OAuth 2.0 login, the brokerage session, keepalive and self-healing.
+ * One instance per IBKR username; share it between callers (every method is safe to call concurrently).
+ */
 export class IBAuth {
-  constructor(_options: IBAuthOptions) {}
+  readonly #cfg: ResolvedConfig;
+  readonly #http: Http;
+  readonly #flow: flow.FlowContext;
+  readonly #secrets = new Set<string>();
+  readonly #flights = new Map<string, Promise<unknown>>();
+  #key: Promise<CryptoKey> | undefined;
+  #owner: Promise<string> | undefined;
+  #loaded = false;
+  #lastSaved: string | undefined;
+  #access: AccessToken | undefined;
+  #bearer: Bearer | undefined;
+  #brokerageInitAt: number | undefined;
+  #brokerage: BrokerageStatus | undefined;
+  /** Bumped whenever the bearer or the brokerage session is replaced: a request sent before a bump is replayed, not healed again. */
+  #epoch = 0;
+  #state: AuthState = "idle";
+  #lastError: AuthStatus["lastError"];
+  #lastTickle: { at: number; epoch: number; result: TickleResult } | undefined;
+  #lastValidate: { at: number; epoch: number; result: ValidateResult } | undefined;
+  #aliveCheckedEpoch = -1;
+  readonly #counters: AuthStatus["counters"] = {
+    accessTokens: 0,
+    bearers: 0,
+    inits: 0,
+    tickles: 0,
+    heals: 0,
+    rateLimited: 0,
+  };
+
+  constructor(options: IBAuthOptions) {
+    this.#cfg = resolveConfig(options);
+    const cfg = this.#cfg;
+    this.#remember(cfg.credential);
+    if (typeof cfg.privateKey === "string") this.#remember(cfg.privateKey);
+    this.#http = {
+      fetch: cfg.fetch,
+      userAgent: cfg.userAgent,
+      timeoutMs: cfg.timeoutMs,
+      logger: cfg.logger,
+      now: cfg.now,
+      sleep: cfg.sleep,
+      retryAttempts: cfg.retryAttempts,
+      retryBaseDelayMs: cfg.retryBaseDelayMs,
+      pacer: new Pacer(cfg.now, cfg.sleep),
+      redact: (text) => this.#redact(text),
+    };
+    const self = this;
+    this.#flow = {
+      http: this.#http,
+      get origin() {
+        return originOf(self.#cfg);
+      },
+      clientId: cfg.clientId,
+      kid: cfg.clientKeyId,
+      key: () => {
+        this.#key ??= importPrivateKey(cfg.privateKey);
+        return this.#key;
+      },
+      remember: (secret) => this.#remember(secret),
+    };
+  }
+
+  /** The IBKR host; settable to `api.ibkr.com` or `1.api.ibkr.com` … `7.api.ibkr.com` (ignored while `baseUrl` is set). */
   get domain(): string {
-    throw new Error("todo");
+    return this.#cfg.domain;
   }
-  set domain(_value: string) {}
+
+  set domain(value: string) {
+    this.#cfg.domain = validateDomain(value);
+  }
+
+  // ---- the individual steps (each does its step; missing prerequisites are fetched first) ----
+
+  /** A valid OAuth access token: reused while it has more than `refreshMarginMs` left, else a new one. */
   async getAccessToken(): Promise<string> {
-    throw new Error("todo");
+    await this.#load();
+    return (await this.#ensureAccessToken()).token;
   }
+
+  /** Mints a new SSO bearer token (access token and public IP first, in parallel). The brokerage session must be opened again after it. */
   async getBearerToken(): Promise<string> {
-    throw new Error("todo");
+    await this.#load();
+    return (await this.#run(() => this.#newBearer("requested"))).token;
   }
+
+  /** ssodh/init: opens the brokerage (/iserver) session for the current bearer (minting one if there is none). */
   async ssodhInit(): Promise<BrokerageStatus> {
-    throw new Error("todo");
+    const bearer = await this.#ensureBearer();
+    return this.#run(() => this.#init(bearer));
   }
+
+  /** sso/validate. IBKR allows it once a minute: a second call within the minute gets the same answer. */
   async validateSso(): Promise<ValidateResult> {
-    throw new Error("todo");
+    const bearer = await this.#ensureBearer();
+    const last = this.#lastValidate;
+    if (last && last.epoch === this.#epoch && this.#cfg.now() - last.at < VALIDATE_INTERVAL_MS)
+      return last.result;
+    return this.#run(() =>
+      this.#once("validate", async () => {
+        const result = await flow.validateSso(this.#flow, bearer.token);
+        this.#lastValidate = { at: this.#cfg.now(), epoch: this.#epoch, result };
+        return result;
+      }),
+    );
   }
+
+  /** /tickle, without healing: use `tick()` to keep a session alive. Calls within a second share one answer. */
   async tickle(): Promise<TickleResult> {
-    throw new Error("todo");
+    await this.#ensureBearer();
+    return this.#run(() => this.#tickleShared());
   }
-  async logout(): Promise<void> {}
+
+  /** Ends the session at IBKR and forgets it here and in the store. */
+  async logout(): Promise<void> {
+    await this.#load();
+    const bearer = this.#bearer;
+    this.#forgetSession();
+    this.#setState("closed");
+    try {
+      if (bearer) await flow.logout(this.#flow, bearer.token);
+    } catch (e) {
+      // A dead session is as logged out as it gets.
+      if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+    } finally {
+      await this.#storeDelete();
+    }
+    this.#cfg.logger.info({ step: "logout" }, "logged out");
+  }
+
+  // ---- the high level ----
+
+  /** Everything needed for /iserver calls, once: resumes a stored session with zero requests, else logs in (3 round trips). */
   async connect(): Promise<AuthStatus> {
-    throw new Error("todo");
+    if (this.#state === "connected" && this.#bearer && this.#brokerageInitAt !== undefined)
+      return this.status();
+    return this.#once("connect", async () => {
+      await this.#load();
+      if (!this.#bearer || this.#brokerageInitAt === undefined) {
+        this.#setState("connecting");
+        try {
+          const bearer = this.#bearer ?? (await this.#newBearer("login"));
+          await this.#initOrRelogin(bearer);
+        } catch (e) {
+          throw this.#fail(e);
+        }
+      }
+      this.#setState("connected");
+      return this.status();
+    });
   }
-  async fetch(_path: string, _init?: RequestInit): Promise<Response> {
-    throw new Error("todo");
+
+  /**
+   * An authenticated Web API call. `path` is relative to the origin (e.g. `/v1/api/portfolio/accounts`).
+   * When IBKR answers 401 or "no bridge", the session is healed once for all concurrent callers and the
+   * request replayed once. Other answers, errors included, come back as they are; 429 throws ERR_RATE_LIMITED.
+   */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = this.#urlFor(path);
+    await this.connect();
+    const epoch = this.#epoch;
+    let res = await this.#send(url, init);
+    const problem = await this.#problemOf(res);
+    if (!problem) return res;
+    const verdict = await this.#heal(problem, epoch);
+    if (verdict === "alive" || !replayable(init.body)) return res;
+    res = await this.#send(url, init);
+    if ((await this.#problemOf(res)) === "unauthorized" && this.#bearerIsFresh())
+      throw this.#fail(this.#ipMismatch(res, "request"));
+    return res;
   }
+
+  /**
+   * One keepalive step, for a timer or a cron trigger (about every 60 s): logs in if needed, refreshes the
+   * access token before it expires, tickles, and heals what the tickle reveals. Throws when it cannot heal;
+   * the next tick tries again.
+   */
   async tick(): Promise<TickOutcome> {
-    throw new Error("todo");
+    return this.#once("tick", async () => {
+      await this.#load();
+      if (this.#state === "closed") return { action: "skipped", status: this.status() };
+      if (await this.#adoptNewerFromStore())
+        this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
+      if (!this.#bearer || this.#brokerageInitAt === undefined) {
+        await this.connect();
+        return { action: "login", status: this.status() };
+      }
+      await this.#refreshAccessTokenEarly();
+      let result: TickleResult;
+      try {
+        result = await this.#tickleShared();
+      } catch (e) {
+        if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+        await this.#run(() => this.#relogin("tickle refused the bearer"));
+        this.#setState("connected");
+        return { action: "relogin", status: this.status() };
+      }
+      if (result.authenticated) {
+        this.#setState("connected");
+        return { action: "tickled", status: this.status() };
+      }
+      if (result.competing && !this.#cfg.compete) {
+        throw this.#fail(
+          new IbauthError("another platform holds the brokerage session", {
+            code: "ERR_SESSION",
+            step: "tickle",
+            hint: "TWS, IBKR Mobile or the portal logged in with this username. Set compete: true to take it back, or use a second username for the API",
+          }),
+        );
+      }
+      if (result.competing) {
+        this.#cfg.logger.warn(
+          { step: "tickle" },
+          "another platform took the brokerage session; taking it back (compete: true). A second IBKR username for the API avoids this",
+        );
+      }
+      await this.#run(() => this.#initOrRelogin(this.#bearer as Bearer));
+      this.#setState("connected");
+      return { action: "reinit", status: this.status() };
+    });
   }
+
+  /** A snapshot without secrets: safe to log, print or serve. */
   status(): AuthStatus {
-    throw new Error("todo");
+    const t = this.#lastTickle;
+    const penalty = this.#http.pacer.penaltyUntil;
+    return {
+      state: this.#state,
+      origin: originOf(this.#cfg),
+      domain: this.#cfg.domain,
+      ...(this.#bearer ? { ip: this.#bearer.ip, bearerCreatedAt: this.#bearer.createdAt } : {}),
+      ...(this.#access ? { accessTokenExpiresAt: this.#access.expiresAt } : {}),
+      ...(this.#brokerage ? { brokerage: { ...this.#brokerage } } : {}),
+      ...(t ? { lastTickleAt: t.at, ssoExpiresMs: t.result.ssoExpires } : {}),
+      ...(penalty > this.#cfg.now() ? { rateLimitedUntil: penalty } : {}),
+      ...(this.#lastError ? { lastError: { ...this.#lastError } } : {}),
+      counters: { ...this.#counters },
+    };
   }
+
+  /** `JSON.stringify(auth)` and `console.log(auth)` show the status, never a secret. */
+  toJSON(): AuthStatus {
+    return this.status();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `IBAuth ${JSON.stringify(this.status())}`;
+  }
+
+  // ---- internals ----
+
+  #remember(secret: string): void {
+    if (secret.length >= 4) this.#secrets.add(secret);
+  }
+
+  #redact(text: string): string {
+    let out = text;
+    for (const s of this.#secrets) if (out.includes(s)) out = out.split(s).join("[redacted]");
+    return out.replace(JWT_LIKE, "[redacted]");
+  }
+
+  /** One promise per key: concurrent callers share the work in flight. */
+  #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const inFlight = this.#flights.get(key);
+    if (inFlight) return inFlight as Promise<T>;
+    const p = fn().finally(() => this.#flights.delete(key));
+    this.#flights.set(key, p);
+    return p;
+  }
+
+  /** Runs a step and records its failure in status(). */
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  #fail(e: unknown): unknown {
+    if (isIbauthError(e)) {
+      if (e.code === "ERR_RATE_LIMITED") this.#counters.rateLimited++;
+      this.#lastError = {
+        code: e.code,
+        step: e.step,
+        message: e.message,
+        at: this.#cfg.now(),
+        ...(e.status === undefined ? {} : { status: e.status }),
+        ...(e.hint ? { hint: e.hint } : {}),
+      };
+      this.#cfg.logger.warn({ step: e.step, code: e.code, status: e.status }, e.message);
+    }
+    if (this.#state !== "closed") this.#setState("degraded");
+    return e;
+  }
+
+  #setState(state: AuthState): void {
+    if (state === this.#state) return;
+    const from = this.#state;
+    this.#state = state;
+    if (state === "connected") this.#lastError = undefined;
+    this.#cfg.logger.info({ from, to: state }, `session ${state}`);
+  }
+
+  #owner$(): Promise<string> {
+    this.#owner ??= (async () => {
+      const cfg = this.#cfg;
+      const data = new TextEncoder().encode(`${cfg.clientId}\n${cfg.credential}\n${cfg.baseUrl ?? "ibkr"}`);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+      return Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+    })();
+    return this.#owner;
+  }
+
+  async #readStore(): Promise<SessionRecord | undefined> {
+    try {
+      const record = parseSessionRecord(await this.#cfg.store.get());
+      return record && record.owner === (await this.#owner$()) ? record : undefined;
+    } catch (e) {
+      this.#cfg.logger.warn(
+        { step: "store", error: e instanceof Error ? e.name : "unknown" },
+        "session store read failed; treating it as empty",
+      );
+      return undefined;
+    }
+  }
+
+  async #load(): Promise<void> {
+    if (this.#loaded) return;
+    await this.#once("load", async () => {
+      const record = await this.#readStore();
+      if (record) this.#adopt(record);
+      this.#loaded = true;
+    });
+  }
+
+  #adopt(record: SessionRecord): void {
+    if (record.accessToken) {
+      this.#access = record.accessToken;
+      this.#remember(record.accessToken.token);
+    }
+    if (record.bearer) {
+      this.#bearer = record.bearer;
+      this.#remember(record.bearer.token);
+      this.#brokerageInitAt = record.brokerageInitAt;
+      this.#epoch++;
+      if (this.#state === "idle" && record.brokerageInitAt !== undefined) this.#setState("connected");
+    }
+    this.#lastSaved = JSON.stringify({ ...record, updatedAt: 0 });
+  }
+
+  /** Another process (a second worker, the cron tick) may have renewed the session: use its bearer instead of minting one. */
+  async #adoptNewerFromStore(): Promise<boolean> {
+    const record = await this.#readStore();
+    const mine = this.#bearer;
+    if (!record?.bearer || record.brokerageInitAt === undefined) return false;
+    if (mine && (record.bearer.token === mine.token || record.bearer.createdAt <= mine.createdAt))
+      return false;
+    this.#brokerage = undefined;
+    this.#adopt(record);
+    return true;
+  }
+
+  async #save(): Promise<void> {
+    const record: SessionRecord = {
+      v: 1,
+      owner: await this.#owner$(),
+      ...(this.#access ? { accessToken: this.#access } : {}),
+      ...(this.#bearer ? { bearer: this.#bearer } : {}),
+      ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
+      updatedAt: 0,
+    };
+    const text = JSON.stringify(record);
+    if (text === this.#lastSaved) return;
+    try {
+      await this.#cfg.store.set({ ...record, updatedAt: this.#cfg.now() });
+      this.#lastSaved = text;
+    } catch (e) {
+      // The session itself is fine in memory; only resuming elsewhere is lost.
+      this.#fail(
+        new IbauthError("the session store refused the write", {
+          code: "ERR_STORE",
+          step: "store",
+          cause: e,
+        }),
+      );
+    }
+  }
+
+  async #storeDelete(): Promise<void> {
+    this.#lastSaved = undefined;
+    try {
+      await this.#cfg.store.delete();
+    } catch (e) {
+      this.#fail(
+        new IbauthError("the session store refused the delete", {
+          code: "ERR_STORE",
+          step: "store",
+          cause: e,
+        }),
+      );
+    }
+  }
+
+  #forgetSession(): void {
+    this.#bearer = undefined;
+    this.#brokerageInitAt = undefined;
+    this.#brokerage = undefined;
+    this.#lastTickle = undefined;
+    this.#lastValidate = undefined;
+    this.#epoch++;
+  }
+
+  #ensureAccessToken(): Promise<AccessToken> {
+    const a = this.#access;
+    if (a && a.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now()) return Promise.resolve(a);
+    return this.#once("token", async () => {
+      const token = await flow.requestAccessToken(this.#flow, this.#cfg.scope);
+      this.#access = token;
+      this.#counters.accessTokens++;
+      this.#cfg.logger.info(
+        { step: "token", expiresAt: new Date(token.expiresAt).toISOString() },
+        "access token issued",
+      );
+      await this.#save();
+      return token;
+    });
+  }
+
+  /** Keeps the access token ahead of its expiry, so a later re-login needs no token round trip. Failure here is not fatal. */
+  async #refreshAccessTokenEarly(): Promise<void> {
+    const a = this.#access;
+    if (!a || a.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now()) return;
+    try {
+      await this.#ensureAccessToken();
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  async #resolveIp(): Promise<{ ip: string; alternativeIps: string[] }> {
+    const ip = this.#cfg.ip ?? (await flow.lookupPublicIp(this.#flow, this.#cfg.ipLookupUrl));
+    return { ip, alternativeIps: this.#cfg.alternativeIps };
+  }
+
+  async #ensureBearer(): Promise<Bearer> {
+    await this.#load();
+    return this.#bearer ?? this.#run(() => this.#newBearer("login"));
+  }
+
+  /** Token and IP lookup in parallel, then sso-sessions. A refused access token is replaced once. */
+  #newBearer(reason: string): Promise<Bearer> {
+    return this.#once("bearer", async () => {
+      const [access, where] = await Promise.all([this.#ensureAccessToken(), this.#resolveIp()]);
+      const mint = (token: string) =>
+        flow.requestBearer(this.#flow, { accessToken: token, credential: this.#cfg.credential, ...where });
+      let token: string;
+      try {
+        token = await mint(access.token);
+      } catch (e) {
+        if (!(isIbauthError(e) && e.status === 401)) throw e;
+        this.#access = undefined;
+        token = await mint((await this.#ensureAccessToken()).token);
+      }
+      const previous = this.#bearer;
+      if (previous && previous.ip !== where.ip) {
+        this.#cfg.logger.info({ step: "ip", from: previous.ip, to: where.ip }, "public IP changed");
+      }
+      this.#forgetSession();
+      this.#bearer = {
+        token,
+        ip: where.ip,
+        createdAt: this.#cfg.now(),
+        ...(where.alternativeIps.length ? { alternativeIps: where.alternativeIps } : {}),
+      };
+      this.#counters.bearers++;
+      this.#cfg.logger.info({ step: "bearer", ip: where.ip, reason }, "SSO bearer issued");
+      await this.#save();
+      return this.#bearer;
+    });
+  }
+
+  #init(bearer: Bearer): Promise<BrokerageStatus> {
+    return this.#once("init", async () => {
+      const status = await flow.initBrokerage(this.#flow, bearer.token, this.#cfg.compete);
+      if (this.#bearer !== bearer) return status; // replaced meanwhile; its own init follows
+      this.#brokerage = status;
+      this.#brokerageInitAt = this.#cfg.now();
+      this.#lastTickle = undefined;
+      this.#epoch++;
+      this.#counters.inits++;
+      this.#cfg.logger.info(
+        { step: "init", authenticated: status.authenticated, competing: status.competing },
+        "brokerage session opened",
+      );
+      await this.#save();
+      return status;
+    });
+  }
+
+  /** ssodh/init; if IBKR refuses the bearer, one new bearer and init again. A refusal of a fresh bearer is the IP claim. */
+  async #initOrRelogin(bearer: Bearer): Promise<void> {
+    try {
+      await this.#init(bearer);
+      return;
+    } catch (e) {
+      if (!(isIbauthError(e) && e.status === 401)) throw e;
+      if (this.#bearerIsFresh(bearer)) throw this.#ipMismatch(e.response, "init");
+    }
+    const fresh = await this.#newBearer("init refused the bearer");
+    try {
+      await this.#init(fresh);
+    } catch (e) {
+      if (isIbauthError(e) && e.status === 401) throw this.#ipMismatch(e.response, "init");
+      throw e;
+    }
+  }
+
+  /** A new bearer and brokerage session, unless another process already made one. */
+  async #relogin(reason: string): Promise<void> {
+    if (await this.#adoptNewerFromStore()) return;
+    const bearer = await this.#newBearer(reason);
+    await this.#initOrRelogin(bearer);
+  }
+
+  #bearerIsFresh(bearer: Bearer | undefined = this.#bearer): boolean {
+    return bearer !== undefined && this.#cfg.now() - bearer.createdAt < FRESH_BEARER_MS;
+  }
+
+  #ipMismatch(response: Response | undefined, step: IbauthStep): IbauthError {
+    const ip = this.#bearer?.ip ?? "?";
+    return new IbauthError("IBKR refused a bearer minted moments ago", {
+      code: "ERR_AUTH",
+      step,
+      status: 401,
+      ...(response ? { response } : {}),
+      hint: `The ip claim (${ip}) is most likely not the IP IBKR sees. Set the ip option (and alternativeIps) to your real egress IP, or point ipLookupUrl at a service that reports it`,
+    });
+  }
+
+  /** Tickles at most once a second; callers within that second share the answer. */
+  #tickleShared(): Promise<TickleResult> {
+    const last = this.#lastTickle;
+    if (last && last.epoch === this.#epoch && this.#cfg.now() - last.at < TICKLE_INTERVAL_MS)
+      return Promise.resolve(last.result);
+    return this.#once("tickle", async () => {
+      const bearer = this.#bearer;
+      if (!bearer)
+        throw new IbauthError("no session to tickle", {
+          code: "ERR_SESSION",
+          step: "tickle",
+          hint: "Call connect() first",
+        });
+      const epoch = this.#epoch;
+      const result = await flow.tickle(this.#flow, bearer.token);
+      this.#counters.tickles++;
+      this.#lastTickle = { at: this.#cfg.now(), epoch, result };
+      this.#brokerage = {
+        authenticated: result.authenticated,
+        competing: result.competing,
+        connected: result.connected,
+      };
+      return result;
+    });
+  }
+
+  /**
+   * Heals after a request met 401 or "no bridge", once for every caller whose request was sent in the same
+   * epoch. A 401 is checked with a tickle first: IBKR also answers 401 on some endpoints of a live session
+   * (/portfolio/* before /portfolio/accounts), and minting a bearer for those would not help.
+   */
+  async #heal(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
+    if (this.#epoch !== epoch) return "healed";
+    if (problem === "unauthorized" && this.#aliveCheckedEpoch === epoch) return "alive";
+    return this.#once("heal", () =>
+      this.#run(async () => {
+        this.#counters.heals++;
+        this.#setState("connecting");
+        if (await this.#adoptNewerFromStore()) return "healed";
+        if (problem === "unauthorized") {
+          let alive: TickleResult | undefined;
+          try {
+            alive = await this.#tickleShared();
+          } catch (e) {
+            if (!(isIbauthError(e) && e.status === 401)) throw e;
+          }
+          if (alive?.authenticated) {
+            this.#aliveCheckedEpoch = epoch;
+            this.#setState("connected");
+            this.#cfg.logger.info(
+              { step: "request" },
+              "401 on a live session: the endpoint refused, not the session (e.g. /portfolio/* wants /portfolio/accounts first)",
+            );
+            return "alive";
+          }
+          if (!alive) {
+            await this.#relogin("401 on a request");
+            this.#setState("connected");
+            return "healed";
+          }
+        }
+        this.#cfg.logger.info({ step: "init" }, "brokerage session lost; re-opening it");
+        await this.#initOrRelogin(this.#bearer as Bearer);
+        this.#setState("connected");
+        return "healed";
+      }),
+    );
+  }
+
+  /** Paths are appended to the origin (keeping a relay's path prefix); the bearer never goes to another origin. */
+  #urlFor(path: string): string {
+    const origin = originOf(this.#cfg);
+    const raw = path.startsWith("/") && !path.startsWith("//") ? origin + path : path;
+    let href: string;
+    try {
+      href = new URL(raw).href;
+    } catch {
+      href = "";
+    }
+    if (!href.startsWith(`${origin}/`)) {
+      throw new IbauthError(
+        "auth.fetch only calls the configured IBKR origin; pass a path such as /v1/api/portfolio/accounts",
+        {
+          code: "ERR_CONFIG",
+          step: "request",
+          field: "path",
+        },
+      );
+    }
+    return href;
+  }
+
+  async #send(url: string, init: RequestInit): Promise<Response> {
+    const bearer = this.#bearer as Bearer;
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${bearer.token}`);
+    let res: Response;
+    try {
+      res = await send(this.#http, {
+        step: "request",
+        method: (init.method ?? "GET").toUpperCase(),
+        url,
+        headers,
+        body: init.body,
+        signal: init.signal ?? undefined,
+      });
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    if (res.status === 429)
+      throw this.#fail(errorFromResponse("request", res, await res.text().catch(() => ""), this.#http));
+    return res;
+  }
+
+  /** Reads the body only of 400s (to spot "no bridge"), from a clone: the caller's Response stays unread. */
+  async #problemOf(res: Response): Promise<SessionProblem | undefined> {
+    if (res.status === 401) return "unauthorized";
+    if (res.status !== 400) return undefined;
+    const text = await res
+      .clone()
+      .text()
+      .catch(() => "");
+    return isNoBridge(400, ibkrMessageOf(text)) ? "no-bridge" : undefined;
+  }
+}
+
+/** A streamed body can be sent once only; strings, bytes, forms and blobs can be replayed. */
+function replayable(body: RequestInit["body"]): boolean {
+  return !(typeof ReadableStream !== "undefined" && body instanceof ReadableStream);
 }

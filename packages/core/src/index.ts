@@ -1,10 +1,10 @@
-export { IBAuth } from "./ibauth";
-export { IbauthError, isIbauthError } from "./errors";
 export type { IbauthErrorCode, IbauthErrorOptions, IbauthStep } from "./errors";
-export { consoleLogger, silentLogger } from "./log";
+export { IbauthError, isIbauthError } from "./errors";
+export { IBAuth } from "./ibauth";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
-export { memoryStore, parseSessionRecord } from "./store";
+export { consoleLogger, silentLogger } from "./log";
 export type { SessionRecord, SessionStore } from "./store";
+export { memoryStore, parseSessionRecord } from "./store";
 export type {
   AuthState,
   AuthStatus,

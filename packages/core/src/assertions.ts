@@ -1,0 +1,42 @@
+import { SignJWT } from "jose";
+import { TOKEN_AUDIENCE } from "./endpoints";
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/**
+ * The private_key_jwt client assertion for the token endpoint. Short-lived (IBKR's samples: iat-10,
+ * exp+20; we allow 60 s for clock skew) and signed anew for every attempt.
+ */
+export function signClientAssertion(
+  key: CryptoKey,
+  o: { clientId: string; kid: string; now: number },
+): Promise<string> {
+  const t = seconds(o.now);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: o.kid })
+    .setIssuer(o.clientId)
+    .setSubject(o.clientId)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(t - 10)
+    .setExpirationTime(t + 60)
+    .sign(key);
+}
+
+/**
+ * The body of POST /gw/api/v1/sso-sessions: the IBKR username and the IP(s) the session may be used
+ * from. 600 s lifetime, as the Python ibauth sends and IBKR accepts; it is used once, at once.
+ */
+export function signSsoAssertion(
+  key: CryptoKey,
+  o: { clientId: string; kid: string; credential: string; ip: string; alternativeIps: string[]; now: number },
+): Promise<string> {
+  const t = seconds(o.now);
+  const claims: Record<string, unknown> = { credential: o.credential, ip: o.ip };
+  if (o.alternativeIps.length) claims.alternativeIps = o.alternativeIps;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: o.kid })
+    .setIssuer(o.clientId)
+    .setIssuedAt(t)
+    .setExpirationTime(t + 600)
+    .sign(key);
+}

@@ -1,0 +1,223 @@
+import * as v from "valibot";
+import { signClientAssertion, signSsoAssertion } from "./assertions";
+import { isIp } from "./config";
+import { PATHS } from "./endpoints";
+import { IbauthError, type IbauthStep } from "./errors";
+import { type Http, requestJson, requestText, withRetry } from "./http";
+import type { BrokerageStatus, TickleResult, ValidateResult } from "./types";
+
+/** What the steps need besides HTTP: where to go and how to sign. */
+export interface FlowContext {
+  http: Http;
+  origin: string;
+  clientId: string;
+  kid: string;
+  key: () => Promise<CryptoKey>;
+  /** Each signed assertion is registered as a secret, so it can never leak through IBKR's error text. */
+  remember: (secret: string) => void;
+}
+
+function parse<T>(step: IbauthStep, schema: v.GenericSchema<unknown, T>, data: unknown, what: string): T {
+  const r = v.safeParse(schema, data);
+  if (r.success) return r.output;
+  throw new IbauthError(`IBKR's ${what} answer has an unexpected shape`, { code: "ERR_PROTOCOL", step });
+}
+
+const TokenResponse = v.object({
+  access_token: v.pipe(v.string(), v.minLength(1)),
+  expires_in: v.optional(v.union([v.number(), v.pipe(v.string(), v.transform(Number))])),
+});
+
+/** POST /oauth2/api/v1/token: a fresh client assertion buys an access token. */
+export async function requestAccessToken(
+  ctx: FlowContext,
+  scope: string,
+): Promise<{ token: string; expiresAt: number }> {
+  return withRetry(ctx.http, "token", async () => {
+    const now = ctx.http.now();
+    const assertion = await signClientAssertion(await ctx.key(), {
+      clientId: ctx.clientId,
+      kid: ctx.kid,
+      now,
+    });
+    ctx.remember(assertion);
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+      scope,
+    }).toString();
+    const data = await requestJson(ctx.http, {
+      step: "token",
+      method: "POST",
+      url: ctx.origin + PATHS.token,
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    const r = parse("token", TokenResponse, data, "token");
+    ctx.remember(r.access_token);
+    // IBKR documents 86399 s; without expires_in assume one hour rather than forever.
+    const ttl = Number.isFinite(r.expires_in) && (r.expires_in ?? 0) > 0 ? (r.expires_in as number) : 3600;
+    return { token: r.access_token, expiresAt: now + ttl * 1000 };
+  });
+}
+
+/** GET <ipLookupUrl>: the public IP, as plain text. */
+export async function lookupPublicIp(ctx: FlowContext, url: string): Promise<string> {
+  return withRetry(ctx.http, "ip", async () => {
+    const text = (await requestText(ctx.http, { step: "ip", method: "GET", url, paced: false })).trim();
+    if (!isIp(text)) {
+      throw new IbauthError("the IP lookup did not answer with an IP address", {
+        code: "ERR_PROTOCOL",
+        step: "ip",
+        hint: "ipLookupUrl must return the IP as plain text; or set the `ip` option",
+      });
+    }
+    return text;
+  });
+}
+
+const BearerResponse = v.object({ access_token: v.pipe(v.string(), v.minLength(1)) });
+
+/** POST /gw/api/v1/sso-sessions: the signed {credential, ip} JWT buys the SSO bearer token. */
+export async function requestBearer(
+  ctx: FlowContext,
+  o: { accessToken: string; credential: string; ip: string; alternativeIps: string[] },
+): Promise<string> {
+  return withRetry(ctx.http, "bearer", async () => {
+    const jwt = await signSsoAssertion(await ctx.key(), {
+      clientId: ctx.clientId,
+      kid: ctx.kid,
+      now: ctx.http.now(),
+      ...o,
+    });
+    ctx.remember(jwt);
+    const data = await requestJson(ctx.http, {
+      step: "bearer",
+      method: "POST",
+      url: ctx.origin + PATHS.ssoSessions,
+      headers: { Authorization: `Bearer ${o.accessToken}`, "Content-Type": "application/jwt" },
+      body: jwt,
+    });
+    const token = parse("bearer", BearerResponse, data, "sso-sessions").access_token;
+    ctx.remember(token);
+    return token;
+  });
+}
+
+const Status = v.object({
+  authenticated: v.optional(v.boolean(), false),
+  competing: v.optional(v.boolean(), false),
+  connected: v.optional(v.boolean(), false),
+  established: v.optional(v.boolean()),
+  message: v.optional(v.string()),
+});
+
+function toStatus(s: v.InferOutput<typeof Status>): BrokerageStatus {
+  return {
+    authenticated: s.authenticated,
+    competing: s.competing,
+    connected: s.connected,
+    ...(s.established === undefined ? {} : { established: s.established }),
+    ...(s.message ? { message: s.message } : {}),
+  };
+}
+
+const bearerHeaders = (bearer: string, json = false): Record<string, string> => ({
+  Authorization: `Bearer ${bearer}`,
+  ...(json ? { "Content-Type": "application/json" } : {}),
+});
+
+/** POST /iserver/auth/ssodh/init {publish, compete}: opens the brokerage (/iserver) session. */
+export async function initBrokerage(
+  ctx: FlowContext,
+  bearer: string,
+  compete: boolean,
+): Promise<BrokerageStatus> {
+  return withRetry(ctx.http, "init", async () => {
+    const data = await requestJson(ctx.http, {
+      step: "init",
+      method: "POST",
+      url: ctx.origin + PATHS.ssodhInit,
+      headers: bearerHeaders(bearer, true),
+      body: JSON.stringify({ publish: true, compete }),
+    });
+    return toStatus(parse("init", Status, data, "ssodh/init"));
+  });
+}
+
+const Tickle = v.object({
+  session: v.optional(v.string(), ""),
+  ssoExpires: v.optional(v.number(), 0),
+  userId: v.optional(v.number()),
+  error: v.optional(v.string()),
+  iserver: v.optional(v.object({ authStatus: v.optional(Status) })),
+});
+
+/** POST /v1/api/tickle: keeps the session alive and reports the brokerage status. Not retried: the next tick is the retry. */
+export async function tickle(ctx: FlowContext, bearer: string): Promise<TickleResult> {
+  const data = await requestJson(ctx.http, {
+    step: "tickle",
+    method: "POST",
+    url: ctx.origin + PATHS.tickle,
+    headers: bearerHeaders(bearer),
+  });
+  const t = parse("tickle", Tickle, data, "tickle");
+  if (t.error) {
+    // IBKR's documented "accepted but not processed" answer: a 200 that did nothing.
+    throw new IbauthError("IBKR accepted the tickle but did not process it", {
+      code: "ERR_HTTP",
+      step: "tickle",
+      status: 200,
+      ibkrMessage: ctx.http.redact(t.error),
+    });
+  }
+  if (t.session) ctx.remember(t.session);
+  const status = toStatus(
+    t.iserver?.authStatus ?? { authenticated: false, competing: false, connected: false },
+  );
+  return {
+    ...status,
+    session: t.session,
+    ssoExpires: t.ssoExpires,
+    ...(t.userId === undefined ? {} : { userId: t.userId }),
+  };
+}
+
+const Validate = v.object({
+  RESULT: v.optional(v.boolean()),
+  USER_ID: v.optional(v.number()),
+  EXPIRES: v.optional(v.number()),
+  LOGIN_TYPE: v.optional(v.number()),
+  loginType: v.optional(v.number()),
+  region: v.optional(v.string()),
+});
+
+/** GET /v1/api/sso/validate. */
+export async function validateSso(ctx: FlowContext, bearer: string): Promise<ValidateResult> {
+  const data = await requestJson(ctx.http, {
+    step: "validate",
+    method: "GET",
+    url: ctx.origin + PATHS.validate,
+    headers: bearerHeaders(bearer),
+  });
+  const r = parse("validate", Validate, data, "sso/validate");
+  const loginType = r.LOGIN_TYPE ?? r.loginType;
+  return {
+    valid: r.RESULT === true,
+    ...(r.USER_ID === undefined ? {} : { userId: r.USER_ID }),
+    ...(r.EXPIRES === undefined ? {} : { expiresMs: r.EXPIRES }),
+    ...(loginType === undefined ? {} : { paper: loginType === 2 }),
+    ...(r.region === undefined ? {} : { region: r.region }),
+  };
+}
+
+/** POST /v1/api/logout. */
+export async function logout(ctx: FlowContext, bearer: string): Promise<void> {
+  await requestJson(ctx.http, {
+    step: "logout",
+    method: "POST",
+    url: ctx.origin + PATHS.logout,
+    headers: bearerHeaders(bearer),
+  });
+}

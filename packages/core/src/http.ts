@@ -1,0 +1,277 @@
+import { IbauthError, type IbauthErrorCode, type IbauthStep } from "./errors";
+import type { Logger } from "./log";
+import { type Pacer, parseRetryAfter } from "./pacing";
+
+/** What every request needs; one instance per IBAuth. */
+export interface Http {
+  fetch: typeof fetch;
+  userAgent: string;
+  timeoutMs: number;
+  logger: Logger;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  retryAttempts: number;
+  retryBaseDelayMs: number;
+  pacer: Pacer;
+  /** Replaces every secret this instance knows with "[redacted]": applied to any text IBKR sends back. */
+  redact: (text: string) => string;
+}
+
+export interface Call {
+  step: IbauthStep;
+  method: string;
+  url: string;
+  headers?: HeadersInit;
+  /** The SDK's own bodies are strings, so fetch sets Content-Length itself (Akamai answers 411 without it). */
+  body?: BodyInit | null | undefined;
+  /** Requests to IBKR count against its pacing; the IP lookup does not. */
+  paced?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+const pathOf = (url: string) => {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "?";
+  }
+};
+
+/** Sends one request with a timeout, a User-Agent and pacing; network failures become typed errors. */
+export async function send(http: Http, call: Call): Promise<Response> {
+  if (call.paced !== false) await http.pacer.admit(call.step);
+  const timeout = AbortSignal.timeout(http.timeoutMs);
+  const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+  const headers = new Headers(call.headers);
+  headers.set("User-Agent", http.userAgent);
+  if (!headers.has("Accept")) headers.set("Accept", "*/*");
+  const started = http.now();
+  const path = pathOf(call.url);
+  let res: Response;
+  try {
+    // A POST always carries a body (maybe empty) so that every runtime sends Content-Length.
+    res = await http.fetch(call.url, {
+      method: call.method,
+      headers,
+      body: call.body ?? (BODY_METHODS.has(call.method) ? "" : undefined),
+      signal,
+      redirect: "manual",
+    });
+  } catch (cause) {
+    const code: IbauthErrorCode = timeout.aborted
+      ? "ERR_TIMEOUT"
+      : call.signal?.aborted
+        ? "ERR_ABORTED"
+        : "ERR_NETWORK";
+    http.logger.debug(
+      { step: call.step, method: call.method, path, error: code, ms: http.now() - started },
+      "request failed",
+    );
+    throw new IbauthError(
+      code === "ERR_TIMEOUT"
+        ? `no answer within ${http.timeoutMs} ms`
+        : code === "ERR_ABORTED"
+          ? "aborted by the caller"
+          : "no HTTP answer (DNS, refused or reset connection)",
+      {
+        code,
+        step: call.step,
+        cause: code === "ERR_NETWORK" ? redactCause(cause, http) : undefined,
+        ...(code === "ERR_NETWORK"
+          ? { hint: "IBKR restarts nightly; a retry usually succeeds. Check the network if it persists" }
+          : {}),
+      },
+    );
+  }
+  http.logger.debug(
+    { step: call.step, method: call.method, path, status: res.status, ms: http.now() - started },
+    "response",
+  );
+  if (res.status === 429) {
+    const ms = http.pacer.penalize(parseRetryAfter(res.headers.get("Retry-After"), http.now()));
+    http.logger.warn(
+      { step: call.step, path, retryAfterMs: ms },
+      "rate-limited by IBKR; pausing all requests",
+    );
+  }
+  return res;
+}
+
+function redactCause(cause: unknown, http: Http): Error {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new Error(http.redact(message));
+}
+
+/** IBKR's own words from an error body: `{error}`, problem details, RFC 6749 `{error, error_description}`, or HTML. */
+export function ibkrMessageOf(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed) return undefined;
+  try {
+    const j = JSON.parse(trimmed) as Record<string, unknown>;
+    const parts = [j.error, j.error_description, j.detail ?? j.title, j.message].filter(
+      (p): p is string => typeof p === "string" && p !== "",
+    );
+    if (parts.length) return [...new Set(parts)].join(": ").slice(0, 300);
+  } catch {}
+  if (/^<(!doctype|html)/i.test(trimmed))
+    return "an HTML error page (a CDN or firewall answered, not the API)";
+  return trimmed.slice(0, 200);
+}
+
+const KEY_HINT =
+  "Check client_id, client_key_id (kid) and that the public key registered at IBKR belongs to this private key. A newly registered key can take until the next business day, or the weekend reset, to become active";
+const CREDENTIAL_HINT =
+  "IBKR does not accept this credential: use the paper-trading username for a paper account and the live username for live, and check the username is enabled for this OAuth client";
+const SESSION_HINT =
+  "The session is not valid: expired, logged out, or used from an IP that is not in its ip/alternativeIps claim";
+
+/** Maps a non-2xx answer to the error a user can act on. */
+export function errorFromResponse(step: IbauthStep, res: Response, text: string, http: Http): IbauthError {
+  const status = res.status;
+  const message = ibkrMessageOf(text);
+  const ibkrMessage = message === undefined ? undefined : http.redact(message);
+  const base = { step, status, response: res, ...(ibkrMessage ? { ibkrMessage } : {}) };
+  const html = message?.startsWith("an HTML error page") ?? false;
+  if (status === 429) {
+    return new IbauthError("IBKR rate limit exceeded", {
+      ...base,
+      code: "ERR_RATE_LIMITED",
+      retryAfterMs: Math.max(0, http.pacer.penaltyUntil - http.now()),
+      hint: "Requests are paused until the penalty ends; do not retry sooner",
+    });
+  }
+  if (status === 403 && html)
+    return new IbauthError("IBKR's firewall refused the request", {
+      ...base,
+      code: "ERR_HTTP",
+      hint: "The WAF rejects empty User-Agents and blocked IPs",
+    });
+  if (step === "token" && (status === 400 || status === 401 || status === 403)) {
+    return new IbauthError("IBKR refused the client assertion", {
+      ...base,
+      code: "ERR_AUTH",
+      hint: KEY_HINT,
+    });
+  }
+  if (step === "bearer" && status === 403)
+    return new IbauthError("IBKR refused the SSO session", {
+      ...base,
+      code: "ERR_AUTH",
+      hint: CREDENTIAL_HINT,
+    });
+  if (step === "bearer" && status === 401) {
+    return new IbauthError("IBKR refused the access token", {
+      ...base,
+      code: "ERR_AUTH",
+      hint: "The access token expired or was revoked; a new one is needed",
+    });
+  }
+  if (status === 401)
+    return new IbauthError("not authorised", { ...base, code: "ERR_AUTH", hint: SESSION_HINT });
+  if (status === 410) {
+    return new IbauthError("IBKR says the session is gone (410)", {
+      ...base,
+      code: "ERR_SESSION",
+      hint: "Log in again; if it persists, try another domain (1.api.ibkr.com … 7.api.ibkr.com)",
+    });
+  }
+  if (isNoBridge(status, message)) {
+    return new IbauthError("no brokerage session", {
+      ...base,
+      code: "ERR_SESSION",
+      hint: "ssodh/init opens it; IBKR may need a few seconds after init",
+    });
+  }
+  if (step === "init" && status === 500 && /sso dh token/i.test(message ?? "")) {
+    return new IbauthError("IBKR could not open the brokerage session", {
+      ...base,
+      code: "ERR_HTTP",
+      hint: "Usually transient. New (paper) accounts can see this for days after approval; if it persists, ask IBKR API support",
+    });
+  }
+  if (status === 411)
+    return new IbauthError("IBKR wants a Content-Length", {
+      ...base,
+      code: "ERR_HTTP",
+      hint: "A proxy between you and IBKR drops Content-Length on POST",
+    });
+  return new IbauthError(status >= 500 ? "IBKR server error" : "unexpected HTTP status", {
+    ...base,
+    code: "ERR_HTTP",
+  });
+}
+
+export function isNoBridge(status: number, message: string | undefined): boolean {
+  return status === 400 && /no bridge/i.test(message ?? "");
+}
+
+/** Sends and returns the parsed JSON of a 2xx answer; anything else becomes a typed error. */
+export async function requestJson<T = Record<string, unknown>>(http: Http, call: Call): Promise<T> {
+  const res = await send(http, call);
+  const text = await readText(http, call.step, res);
+  if (!res.ok) throw errorFromResponse(call.step, res, text, http);
+  http.pacer.settle();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new IbauthError("IBKR answered with a body that is not JSON", {
+      code: "ERR_PROTOCOL",
+      step: call.step,
+      status: res.status,
+      ...(ibkrMessageOf(text) ? { ibkrMessage: http.redact(ibkrMessageOf(text) ?? "") } : {}),
+    });
+  }
+}
+
+/** Sends and returns the text of a 2xx answer. */
+export async function requestText(http: Http, call: Call): Promise<string> {
+  const res = await send(http, call);
+  const text = await readText(http, call.step, res);
+  if (!res.ok) throw errorFromResponse(call.step, res, text, http);
+  return text;
+}
+
+async function readText(http: Http, step: IbauthStep, res: Response): Promise<string> {
+  try {
+    return await res.text();
+  } catch (cause) {
+    throw new IbauthError("the answer broke off", {
+      code: "ERR_NETWORK",
+      step,
+      status: res.status,
+      cause: redactCause(cause, http),
+    });
+  }
+}
+
+/** Transient failures worth another attempt: no answer, 5xx, an unreadable 2xx. Never 4xx or 429. */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof IbauthError)) return false;
+  if (e.code === "ERR_NETWORK" || e.code === "ERR_TIMEOUT" || e.code === "ERR_PROTOCOL") return true;
+  return e.code === "ERR_HTTP" && (e.status ?? 0) >= 500;
+}
+
+/** Runs `attempt` (which must sign anew each time) with bounded exponential backoff and jitter. */
+export async function withRetry<T>(http: Http, step: IbauthStep, attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (i >= http.retryAttempts || !isTransient(e)) throw e;
+      const delay = Math.round(http.retryBaseDelayMs * 2 ** (i - 1) * (0.8 + Math.random() * 0.4));
+      http.logger.info(
+        {
+          step,
+          attempt: i,
+          retryInMs: delay,
+          code: (e as IbauthError).code,
+          status: (e as IbauthError).status,
+        },
+        "transient failure; retrying",
+      );
+      await http.sleep(delay);
+    }
+  }
+}

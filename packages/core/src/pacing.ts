@@ -1,0 +1,61 @@
+import { IbauthError, type IbauthStep } from "./errors";
+
+const SECOND = 1000;
+const MAX_PENALTY_MS = 10 * 60_000;
+
+/**
+ * Keeps the SDK inside IBKR's budget: at most `perSecond` requests in any rolling second, and nothing
+ * at all while a 429 penalty runs. A 429 without Retry-After starts at 60 s and doubles per strike up to
+ * IBKR's 10-minute penalty box, so a refusing IBKR sees a handful of requests, never a storm.
+ */
+export class Pacer {
+  #sent: number[] = [];
+  #strikes = 0;
+  penaltyUntil = 0;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly perSecond = 50,
+  ) {}
+
+  /** Waits for a slot, or refuses at once while a penalty runs (waiting out minutes would look like a hang). */
+  async admit(step: IbauthStep): Promise<void> {
+    const t = this.now();
+    if (t < this.penaltyUntil) {
+      const retryAfterMs = this.penaltyUntil - t;
+      throw new IbauthError("not sent: IBKR rate-limited this client", {
+        code: "ERR_RATE_LIMITED",
+        step,
+        retryAfterMs,
+        hint: `Wait ${Math.ceil(retryAfterMs / SECOND)} s; requests during IBKR's penalty extend it`,
+      });
+    }
+    this.#sent = this.#sent.filter((s) => s > t - SECOND);
+    const oldest = this.#sent[0];
+    if (this.#sent.length >= this.perSecond && oldest !== undefined) await this.sleep(oldest + SECOND - t);
+    this.#sent.push(this.now());
+  }
+
+  /** Records a 429 and returns how long everything now waits. */
+  penalize(retryAfterMs: number | undefined): number {
+    this.#strikes++;
+    const ms = retryAfterMs ?? Math.min(60_000 * 2 ** (this.#strikes - 1), MAX_PENALTY_MS);
+    this.penaltyUntil = Math.max(this.penaltyUntil, this.now() + ms);
+    return ms;
+  }
+
+  /** A success ends the strike count. */
+  settle(): void {
+    this.#strikes = 0;
+  }
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms from now. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const s = Number(value);
+  if (Number.isFinite(s) && s >= 0) return s * SECOND;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
