@@ -1,11 +1,12 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/cli.ts"],
   format: ["esm"],
-  dts: true,
+  // Types only for the library; the CLI is an executable.
+  dts: { entry: "src/index.ts" },
   clean: true,
   sourcemap: true,
-  target: "es2022",
-  platform: "neutral",
+  target: "node20",
+  platform: "node",
 });

@@ -1,1 +1,7 @@
-export {};
+export type { AuthOverrides } from "./auth-from";
+export { authFromEnv, authFromYaml } from "./auth-from";
+export { fileStore } from "./file-store";
+export type { KeepAlive, KeepAliveOptions } from "./keep-alive";
+export { keepAlive } from "./keep-alive";
+export type { KeyInfo, LoadedKey } from "./keys";
+export { loadPrivateKey, loadPrivateKeyFile } from "./keys";

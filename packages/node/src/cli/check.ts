@@ -1,0 +1,42 @@
+import { silentLogger } from "@ibauth/core";
+import { assertComplete, resolveAuth } from "../auth-from";
+import { readYamlSettings } from "../settings";
+import type { CliContext } from "./context";
+
+/** `ibauth check`: the config and the key, offline. Problems throw (exit 2); doubts are warnings. */
+export async function checkCommand(ctx: CliContext): Promise<void> {
+  const out = ctx.output;
+  const path = ctx.options.config;
+  const settings = await out.step(
+    "config",
+    async () => {
+      const read = await readYamlSettings(path);
+      assertComplete(read);
+      return read;
+    },
+    () => path,
+  );
+  // Building the IBAuth checks every option (domain, URLs, IPs) without sending a request.
+  const resolved = await out.step(
+    "private key",
+    () => resolveAuth(settings, { logger: silentLogger }),
+    (r) =>
+      r.key ? `RSA ${r.key.bits}-bit, ${r.key.format}${r.key.mode ? `, mode ${r.key.mode}` : ""}` : undefined,
+  );
+  const key = resolved.key!;
+  const warnings = [...settings.unknown.map((k) => `unknown key ${k} is ignored (a typo?)`), ...key.warnings];
+  out.line(`  fingerprint     ${key.fingerprint}`);
+  out.line("                  (SHA-256 of the public key, SPKI DER: compare with the key IBKR registered)");
+  for (const w of warnings) out.line(`${out.paint(33, "!")} ${w}`);
+  const status = resolved.auth.status();
+  out.done(
+    `config ok: ${settings.values.clientId} as key ${settings.values.clientKeyId} at ${status.origin}${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? "s" : ""})` : ""}`,
+    {
+      command: "check",
+      config: path,
+      origin: status.origin,
+      key,
+      warnings,
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import { createHash } from "node:crypto";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { consoleLogger, type Logger, type SessionStore } from "@ibauth/core";
+import { type ResolvedAuth, resolveAuth } from "../auth-from";
+import { fileStore } from "../file-store";
+import { readYamlSettings } from "../settings";
+import type { Output } from "./output";
+
+export interface CliOptions {
+  config: string;
+  json: boolean;
+  debug: boolean;
+  session?: string;
+  out?: string;
+  bits?: string;
+  port?: string;
+  host?: string;
+  interval?: string;
+  key?: string;
+  force: boolean;
+}
+
+export interface CliContext {
+  options: CliOptions;
+  output: Output;
+  logger: Logger;
+}
+
+export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
+  return consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
+}
+
+/**
+ * Where the CLI keeps the session between runs when the config names no session_file: the user's
+ * cache folder, one file per config path (hashed, so the file name says nothing about the account).
+ */
+export function defaultSessionFile(configPath: string): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  const id = createHash("sha256").update(resolve(configPath)).digest("hex").slice(0, 16);
+  return join(cache, "ibauth", `session-${id}.json`);
+}
+
+export interface CliAuth extends ResolvedAuth {
+  store: SessionStore;
+  sessionFile: string;
+}
+
+/** The config file's IBAuth, with the CLI's logger and a file store so separate runs share one session. */
+export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
+  const settings = await readYamlSettings(ctx.options.config);
+  const sessionFile =
+    ctx.options.session ?? settings.values.sessionFile ?? defaultSessionFile(ctx.options.config);
+  const store = fileStore(sessionFile);
+  const resolved = await resolveAuth(settings, { logger: ctx.logger, store });
+  for (const warning of resolved.key?.warnings ?? []) ctx.logger.warn({ step: "key" }, warning);
+  return { ...resolved, store, sessionFile };
+}

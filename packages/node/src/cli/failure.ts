@@ -1,0 +1,80 @@
+import { type IbauthError, isIbauthError } from "@ibauth/core";
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, ibkr: 1, usage: 2, network: 3, internal: 4 } as const;
+
+/** Bad command line: exit 2 with the usage hint. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (!isIbauthError(error)) return EXIT.internal;
+  switch (error.code) {
+    case "ERR_CONFIG":
+    case "ERR_KEY":
+    case "ERR_STORE":
+      return EXIT.usage;
+    case "ERR_NETWORK":
+    case "ERR_TIMEOUT":
+      return EXIT.network;
+    default:
+      return EXIT.ibkr;
+  }
+}
+
+/**
+ * What to do about IBKR's answer, when the core had no hint of its own. Keyed by step and status,
+ * from IBKR's onboarding notes (401 at the token = the key; 403 at sso-sessions = the username).
+ */
+function fallbackHint(error: IbauthError): string | undefined {
+  if (error.hint) return undefined;
+  const { step, status } = error;
+  if (step === "token" && (status === 400 || status === 401)) {
+    return "IBKR rejected the signed client assertion: check client_id and client_key_id, and that private_key_file is the key whose public half IBKR registered (`ibauth check` prints its fingerprint)";
+  }
+  if (step === "bearer" && status === 403) {
+    return "IBKR rejected the credential: use the IBKR username of this account (a paper account has its own paper username)";
+  }
+  if ((step === "init" || step === "tickle" || step === "request" || step === "validate") && status === 401) {
+    return "IBKR refused the session: if the tokens were just issued, the ip claim probably does not match this machine's public IP (set ip or alternative_ips)";
+  }
+  if (error.code === "ERR_NETWORK") return "check the network, base_url and domain";
+  return undefined;
+}
+
+/** The one line a user sees. IbauthError messages are secret-free by contract; foreign errors show only their type. */
+export function describeFailure(error: unknown): { message: string; json: Record<string, unknown> } {
+  if (error instanceof UsageError) {
+    return {
+      message: `${error.message} (see ibauth --help)`,
+      json: { code: "ERR_USAGE", message: error.message },
+    };
+  }
+  if (isIbauthError(error)) {
+    const hint = fallbackHint(error);
+    const message = hint ? `${error.message}. ${hint}` : error.message;
+    return { message, json: { ...error.toJSON(), message, ...(hint ? { hint } : {}) } };
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  return {
+    message: `unexpected ${name}; this is a bug in ibauth, please report it (run with --debug for the step trail)`,
+    json: { code: "ERR_UNEXPECTED", name },
+  };
+}
+
+/** The --debug detail of a failure: code, step, status, and the causes' types and errno codes; never a stack. */
+export function debugTrail(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as { name?: string; code?: string; step?: string; status?: number; cause?: unknown };
+    const fields = [e.name, e.code, e.step && `step=${e.step}`, e.status && `status=${e.status}`].filter(
+      Boolean,
+    );
+    parts.push(fields.join(" "));
+    current = e.cause;
+  }
+  return `debug: ${parts.join(" <- ")}`;
+}

@@ -1,0 +1,94 @@
+/**
+ * How the CLI talks: on a TTY, coloured steps that resolve in place; in a pipe, the same lines
+ * without escape codes; with --json, nothing but one JSON object on stdout at the end.
+ */
+export interface StepRecord {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail?: string;
+}
+
+export interface OutputOptions {
+  json: boolean;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+const LABEL_WIDTH = 16;
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly steps: StepRecord[] = [];
+  private readonly out: NodeJS.WriteStream;
+  private readonly err: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  private readonly color: boolean;
+
+  constructor(options: OutputOptions) {
+    this.json = options.json;
+    this.out = options.stdout ?? process.stdout;
+    this.err = options.stderr ?? process.stderr;
+    this.tty = Boolean(this.out.isTTY);
+    this.color = this.tty && !process.env.NO_COLOR;
+  }
+
+  paint(code: number, text: string): string {
+    return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+
+  /** Runs one step, timing it; prints `✓ label  12 ms  detail` (or ✗) in human mode. */
+  async step<T>(name: string, run: () => Promise<T>, detail?: (value: T) => string | undefined): Promise<T> {
+    const label = name.padEnd(LABEL_WIDTH);
+    if (!this.json && this.tty) this.out.write(`${this.paint(2, "…")} ${label}`);
+    const started = performance.now();
+    try {
+      const value = await run();
+      const ms = performance.now() - started;
+      const text = detail?.(value);
+      this.steps.push({ name, ok: true, ms: Math.round(ms), ...(text ? { detail: text } : {}) });
+      this.line(
+        `${this.paint(32, "✓")} ${label}${formatMs(ms).padStart(8)}${text ? `  ${this.paint(2, text)}` : ""}`,
+      );
+      return value;
+    } catch (error) {
+      const ms = performance.now() - started;
+      this.steps.push({ name, ok: false, ms: Math.round(ms) });
+      this.line(`${this.paint(31, "✗")} ${label}${formatMs(ms).padStart(8)}`);
+      throw error;
+    }
+  }
+
+  /** A plain line of human output (stdout); nothing in JSON mode. */
+  line(text: string): void {
+    if (this.json) return;
+    this.out.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+  }
+
+  /** A note for people (stderr), in both modes, so stdout stays parseable. */
+  note(text: string): void {
+    this.err.write(`${text}\n`);
+  }
+
+  /** The end of a command that ran: a summary line, or one JSON object (`ok: false` when the answer was bad news). */
+  done(summary: string, data: Record<string, unknown> = {}, ok = true): void {
+    if (this.json) this.out.write(`${JSON.stringify({ ok, ...data, steps: this.steps })}\n`);
+    else this.line(summary);
+  }
+
+  /** The end of a failed command: the one-line error on stderr, and in JSON mode the object on stdout. */
+  failed(message: string, error: Record<string, unknown>): void {
+    if (this.json) this.out.write(`${JSON.stringify({ ok: false, error, steps: this.steps })}\n`);
+    const prefix = this.err.isTTY && !process.env.NO_COLOR ? "\x1b[31mibauth:\x1b[0m" : "ibauth:";
+    this.err.write(`${prefix} ${message}\n`);
+  }
+}

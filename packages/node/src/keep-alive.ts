@@ -1,0 +1,110 @@
+import { type IBAuth, isIbauthError, type Logger, silentLogger } from "@ibauth/core";
+
+export interface KeepAliveOptions {
+  /** Time between ticks while healthy. Default 60 000 ms (IBKR drops an idle session after ~6 min). */
+  intervalMs?: number;
+  /** Waits after 1, 2, 3+ consecutive failures. Default 5 s, 15 s, 60 s. */
+  backoffMs?: number[];
+  /** Receives state changes only (connected, healed, failing, recovered), not every tick. */
+  logger?: Logger;
+}
+
+export interface KeepAlive {
+  /** Stops ticking, waits for a tick in flight, and logs out when asked. Never throws. */
+  stop(options?: { logout?: boolean }): Promise<void>;
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  if (isIbauthError(error)) {
+    return { code: error.code, step: error.step, status: error.status, err: error.message };
+  }
+  // Not ours: keep only the type, since a foreign message could quote anything.
+  return { code: "ERR_UNEXPECTED", err: error instanceof Error ? error.name : typeof error };
+}
+
+/**
+ * Calls `auth.tick()` on an unref'd timer (it never keeps the process alive by itself). A tick that
+ * fails is logged and retried after a back-off, then the normal interval resumes after a success;
+ * ticks never overlap because the next one is scheduled only when the last one has finished.
+ */
+export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAlive {
+  const intervalMs = options.intervalMs ?? 60_000;
+  const backoffMs = options.backoffMs ?? [5_000, 15_000, 60_000];
+  const logger = options.logger ?? silentLogger;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<void> | undefined;
+  let stopped = false;
+  let failures = 0;
+  let lastReport: string | undefined;
+
+  // Logs when what we would say differs from what we said last.
+  const report = (key: string, level: "info" | "warn", fields: Record<string, unknown>, msg: string) => {
+    if (key === lastReport) return;
+    lastReport = key;
+    logger[level](fields, msg);
+  };
+
+  async function tickOnce(): Promise<number> {
+    try {
+      const { action, status } = await auth.tick();
+      if (failures > 0) logger.info({ failures, action, state: status.state }, "keepalive recovered");
+      failures = 0;
+      if (action === "reinit" || action === "relogin" || action === "login") {
+        lastReport = undefined;
+        logger.info(
+          { action, state: status.state },
+          `session ${action === "reinit" ? "re-initialised" : "logged in again"}`,
+        );
+      }
+      report(
+        `state:${status.state}`,
+        "info",
+        { state: status.state, brokerage: status.brokerage },
+        `session ${status.state}`,
+      );
+      return intervalMs;
+    } catch (error) {
+      failures += 1;
+      const delay = backoffMs[Math.min(failures, backoffMs.length) - 1] ?? intervalMs;
+      const fields = describe(error);
+      report(
+        `error:${fields.code}:${fields.step}`,
+        "warn",
+        { ...fields, failures, retryInMs: delay },
+        "keepalive tick failed; backing off",
+      );
+      return delay;
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inFlight = tickOnce().then((next) => {
+        inFlight = undefined;
+        schedule(next);
+      });
+    }, delay);
+    timer.unref();
+  }
+
+  schedule(intervalMs);
+  logger.debug({ intervalMs }, "keepalive started");
+
+  return {
+    async stop({ logout = false } = {}) {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+      if (logout) {
+        try {
+          await auth.logout();
+          logger.info({}, "logged out");
+        } catch (error) {
+          logger.warn(describe(error), "logout failed");
+        }
+      }
+      logger.debug({}, "keepalive stopped");
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { IbauthError } from "@ibauth/core";
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+
+/**
+ * Connection settings read from one source (a YAML file or the environment), before the key is
+ * loaded. `names` maps each option to the key the user wrote, so messages speak the user's words.
+ */
+export interface Settings {
+  /** "config.yaml" path or "environment": the prefix of every message about these settings. */
+  source: string;
+  values: Partial<Record<SettingName, string>>;
+  alternativeIps?: string[];
+  names: Record<SettingName | "alternativeIps", string>;
+  /** "line:col" of each YAML key, for messages that point at a line. */
+  positions: Partial<Record<string, string>>;
+  /** Keys the source holds that ibauth does not know (likely typos). */
+  unknown: string[];
+}
+
+export type SettingName =
+  | "clientId"
+  | "clientKeyId"
+  | "credential"
+  | "privateKeyFile"
+  | "privateKeyText"
+  | "domain"
+  | "baseUrl"
+  | "ip"
+  | "ipLookupUrl"
+  | "sessionFile"
+  | "userAgent";
+
+/** The Python ibauth keys, plus the optional ones this package adds. */
+const YAML_KEYS: Record<Exclude<SettingName, "privateKeyText"> | "alternativeIps", string> = {
+  clientId: "client_id",
+  clientKeyId: "client_key_id",
+  credential: "credential",
+  privateKeyFile: "private_key_file",
+  domain: "domain",
+  baseUrl: "base_url",
+  ip: "ip",
+  alternativeIps: "alternative_ips",
+  ipLookupUrl: "ip_lookup_url",
+  sessionFile: "session_file",
+  userAgent: "user_agent",
+};
+
+/** The names every ibauth adapter reads. */
+export const ENV_KEYS: Record<Exclude<SettingName, "sessionFile" | "userAgent"> | "alternativeIps", string> =
+  {
+    clientId: "IBKR_CLIENT_ID",
+    clientKeyId: "IBKR_CLIENT_KEY_ID",
+    credential: "IBKR_CREDENTIAL",
+    privateKeyText: "IBKR_PRIVATE_KEY",
+    privateKeyFile: "IBKR_PRIVATE_KEY_FILE",
+    domain: "IBKR_DOMAIN",
+    baseUrl: "IBKR_BASE_URL",
+    ip: "IBKR_IP",
+    alternativeIps: "IBKR_ALTERNATIVE_IPS",
+    ipLookupUrl: "IBKR_IP_LOOKUP_URL",
+  };
+
+const PATH_SETTINGS: SettingName[] = ["privateKeyFile", "sessionFile"];
+
+function configError(message: string, field?: string): IbauthError {
+  return new IbauthError(message, { code: "ERR_CONFIG", step: "config", ...(field ? { field } : {}) });
+}
+
+function expandPath(path: string, base: string): string {
+  const home = path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
+  return isAbsolute(home) ? home : resolve(base, home);
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Reads a YAML config file. Errors name the file and, for YAML problems, the line and column. */
+export async function readYamlSettings(path: string): Promise<Settings> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT"
+        ? "not found"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a directory"
+            : (code ?? "unreadable");
+    throw configError(`${path}: cannot read the config file (${reason})`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => {
+    const pos = lines.linePos(offset ?? 0);
+    return `${pos.line}:${pos.col}`;
+  };
+  const first = doc.errors[0];
+  if (first) {
+    // Only yaml's first line: the rest is a code frame that could quote a secret.
+    const reason = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw configError(`${path}:${at(first.pos[0])}: malformed YAML: ${reason}`);
+  }
+  const settings: Settings = {
+    source: path,
+    values: {},
+    names: { ...YAML_KEYS, privateKeyText: "private_key" },
+    positions: {},
+    unknown: [],
+  };
+  if (doc.contents === null) return settings;
+  if (!isMap(doc.contents))
+    throw configError(`${path}:${at(doc.contents.range?.[0])}: expected key: value pairs at the top level`);
+  const byKey = new Map(Object.entries(YAML_KEYS).map(([option, key]) => [key, option]));
+  const base = dirname(resolve(path));
+  for (const pair of doc.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const where = `${path}:${at(isScalar(pair.key) ? pair.key.range?.[0] : undefined)}`;
+    const option = byKey.get(key);
+    if (!option) {
+      settings.unknown.push(key);
+      continue;
+    }
+    settings.positions[option] = where;
+    const node = pair.value;
+    const value = isScalar(node) ? node.value : node && "toJSON" in node ? node.toJSON() : node;
+    if (value === null || value === undefined || value === "") continue; // counts as missing
+    if (option === "alternativeIps") {
+      const list = typeof value === "string" ? splitList(value) : value;
+      if (!Array.isArray(list) || !list.every((ip) => typeof ip === "string")) {
+        throw configError(`${where}: ${key} must be a list of IP addresses`, key);
+      }
+      settings.alternativeIps = list;
+      continue;
+    }
+    // Client ids and key ids may look numeric in YAML; they are still names.
+    const scalar =
+      typeof value === "number" && (option === "clientId" || option === "clientKeyId")
+        ? String(value)
+        : value;
+    if (typeof scalar !== "string") throw configError(`${where}: ${key} must be a text value`, key);
+    settings.values[option as SettingName] = PATH_SETTINGS.includes(option as SettingName)
+      ? expandPath(scalar, base)
+      : scalar;
+  }
+  return settings;
+}
+
+/** Reads the IBKR_* environment variables (see ENV_KEYS). Relative file paths resolve against the working directory. */
+export function readEnvSettings(env: Record<string, string | undefined>): Settings {
+  const settings: Settings = {
+    source: "environment",
+    values: {},
+    names: { ...ENV_KEYS, sessionFile: "session file", userAgent: "user agent" },
+    positions: {},
+    unknown: [],
+  };
+  for (const [option, name] of Object.entries(ENV_KEYS)) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if (option === "alternativeIps") settings.alternativeIps = splitList(value);
+    else
+      settings.values[option as SettingName] =
+        option === "privateKeyFile" ? expandPath(value, process.cwd()) : value;
+  }
+  return settings;
+}
