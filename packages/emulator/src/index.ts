@@ -1,1 +1,16 @@
-export {};
+// Runtime-agnostic entry: WebCrypto, fetch types and jose only (no node:*, process or Buffer), so the same
+// handler runs in Node, workerd, Deno and browsers.
+
+export { CONTROL_ACTIONS, type EmulatorControls, type EmulatorSnapshot } from "./control.js";
+export { createEmulator, type Emulator } from "./emulator.js";
+export { type ClientKeyPair, generateClientKeys } from "./keys.js";
+export { DEFAULT_ENDPOINT_LIMITS } from "./pacing.js";
+export {
+  DEFAULT_SCOPES,
+  type EmulatorClient,
+  type EmulatorOptions,
+  type FaultKind,
+  type FaultSpec,
+  type RateLimitOptions,
+  type RequestLogEntry,
+} from "./types.js";

@@ -1,0 +1,53 @@
+import { iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
+import { authStatus, hmdsInit, logout, reauthenticate, ssodhInit, tickle, validate } from "./brokerage.js";
+import type { ApiCall, Call, Env } from "./context.js";
+import { apiError, json } from "./responses.js";
+import { bearerOf } from "./sso.js";
+
+type Handler = (call: ApiCall, env: Env) => Response | Promise<Response>;
+
+const GET_POST = ["GET", "POST"];
+/** Routes under /v1/api. Tickle, auth/status and ssodh/init accept GET and POST, as IBKR's own material uses both (§10.9). */
+const ROUTES: Record<string, { methods: string[]; handler: Handler }> = {
+  "/tickle": { methods: GET_POST, handler: tickle },
+  "/sso/validate": { methods: GET_POST, handler: validate },
+  "/iserver/auth/ssodh/init": { methods: GET_POST, handler: ssodhInit },
+  "/iserver/auth/status": { methods: GET_POST, handler: (c, e) => json(authStatus(c.session, e)) },
+  "/iserver/reauthenticate": { methods: GET_POST, handler: reauthenticate },
+  "/logout": { methods: ["POST"], handler: logout },
+  "/hmds/auth/init": { methods: ["POST"], handler: hmdsInit },
+  "/iserver/accounts": { methods: ["GET"], handler: iserverAccounts },
+  "/portfolio/accounts": { methods: ["GET"], handler: portfolioAccounts },
+  "/portfolio/subaccounts": { methods: ["GET"], handler: portfolioAccounts },
+};
+
+/** /iserver paths that work without a brokerage session (they are how one gets one). */
+const NO_BRIDGE_NEEDED = new Set([
+  "/iserver/auth/ssodh/init",
+  "/iserver/auth/status",
+  "/iserver/reauthenticate",
+]);
+
+/** Everything under /v1/api: bearer, IP binding, pacing, idle timer, then the route. */
+export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
+  const bearer = bearerOf(call.request);
+  const session = bearer ? env.state.live(bearer) : undefined;
+  // wrong IP and dead sessions look the same to the caller: 401 (IBKR-MAIL)
+  if (!session?.ips.has(call.ip)) return apiError(401, "Unauthorized");
+  if (env.pacer) {
+    const wait = env.pacer.take(session.username, call.path, call.ip, env.clock.now());
+    if (wait) return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(wait / 1000)) });
+  }
+  session.lastActivity = env.clock.now();
+  const sub = call.path.slice("/v1/api".length);
+  const apiCall: ApiCall = { ...call, session };
+  if (sub.startsWith("/iserver/") && !NO_BRIDGE_NEEDED.has(sub) && !env.state.holds(session))
+    return apiError(400, "Bad Request: no bridge");
+  const summary = /^\/portfolio\/([^/]+)\/summary$/.exec(sub);
+  if (summary && call.method === "GET")
+    return portfolioSummary(apiCall, env, decodeURIComponent(summary[1] as string));
+  const route = ROUTES[sub];
+  if (!route) return apiError(404, "Not Found");
+  if (!route.methods.includes(call.method)) return apiError(405, "Method Not Allowed");
+  return route.handler(apiCall, env);
+}

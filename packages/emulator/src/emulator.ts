@@ -1,0 +1,300 @@
+import { apiEndpoint } from "./api.js";
+import { Clock } from "./clock.js";
+import type { Call, Env } from "./context.js";
+import { type EmulatorControls, type EmulatorSnapshot, runControl } from "./control.js";
+import { Faults } from "./faults.js";
+import { IssuerKey, KeyRing } from "./keys.js";
+import { Pacer } from "./pacing.js";
+import { randomHex } from "./random.js";
+import { errorFor, htmlPage, json } from "./responses.js";
+import { ssoSessionsEndpoint } from "./sso.js";
+import { EmulatorState } from "./state.js";
+import { tokenEndpoint } from "./token.js";
+import type { EmulatorClient, EmulatorOptions, FaultSpec, RequestLogEntry } from "./types.js";
+import { answerFault, sleep, waitForAbort } from "./wire.js";
+
+/** What a request turns into: a response, or a dropped connection (the Node server destroys the socket). */
+export type Outcome = { response: Response } | { reset: true };
+
+/** Internal entry for the Node server: the request plus whether it carried a Content-Length. */
+export const HANDLE = Symbol.for("ibauth.emulator.handle");
+
+export interface Emulator extends EmulatorControls {
+  /** Same signature as global fetch, and usable as a fetch handler `(request) => Response`. */
+  fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** The emulator's clock (ms): the injected or real time plus everything advance() added. */
+  now(): number;
+  /** Redacted request log: method, path, status, IP and time only. */
+  readonly requests: readonly RequestLogEntry[];
+  /** Runs a JSON control command, as POST /__emulator/control does. */
+  control(command: unknown): unknown;
+  [HANDLE](request: Request, lengthKnown: boolean, signal?: AbortSignal): Promise<Outcome>;
+}
+
+const REQUEST_INIT_KEYS = new Set([
+  "method",
+  "headers",
+  "body",
+  "signal",
+  "redirect",
+  "duplex",
+  "cache",
+  "credentials",
+  "keepalive",
+  "mode",
+  "referrer",
+  "referrerPolicy",
+  "integrity",
+  "window",
+  "priority",
+]);
+
+function checkClients(clients: EmulatorClient[]): Map<string, EmulatorClient> {
+  if (!Array.isArray(clients) || clients.length === 0)
+    throw new TypeError("createEmulator needs options.clients: at least one client");
+  const map = new Map<string, EmulatorClient>();
+  for (const c of clients) {
+    if (!c?.clientId) throw new TypeError("every client needs a clientId");
+    if (!c.keys || Object.keys(c.keys).length === 0)
+      throw new TypeError(`client ${c.clientId} needs keys: { kid: publicKeyPem }`);
+    if (!Array.isArray(c.credentials))
+      throw new TypeError(`client ${c.clientId} needs credentials: [username]`);
+    map.set(c.clientId, c);
+  }
+  return map;
+}
+
+/** A local IBKR Web API emulator (protocol notes §9): a fetch handler with state, pacing and fault injection. */
+export function createEmulator(options: EmulatorOptions): Emulator {
+  const clients = checkClients(options.clients);
+  const initialIp = options.egressIp ?? "203.0.113.10";
+  let egressIp = initialIp;
+  const clock = new Clock(options.now);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 360_000;
+  const state = new EmulatorState(clock, {
+    idleTimeoutMs,
+    maxSessionMs: options.maxSessionMs ?? 86_400_000,
+    dailyResetHourUtc: options.dailyReset === false ? null : (options.dailyReset?.hourUtc ?? 5),
+  });
+  const env: Env = {
+    clock,
+    clients,
+    keys: new KeyRing(),
+    issuer: new IssuerKey(),
+    state,
+    pacer: options.rateLimits === false ? null : new Pacer(options.rateLimits),
+    settings: {
+      accessTokenTtlSec: options.accessTokenTtlSec ?? 86_400,
+      maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 3600,
+      clockSkewSec: options.clockSkewSec ?? 60,
+      revokeEarlierBearers: options.revokeEarlierBearers ?? false,
+      idleTimeoutMs,
+    },
+    serverInfo: {
+      MAC: randomHex(6)
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, "$1:"),
+      serverName: `JifEmu${randomHex(2)}`,
+      serverVersion: "Build 10.30.1 (@ibauth/emulator)",
+    },
+  };
+  const faults = new Faults();
+  const log: RequestLogEntry[] = [];
+  const counts = new Map<string, number>();
+  let hangs = new AbortController(); // reset() releases requests parked by "hang" faults
+  const usernames = () => [...new Set([...clients.values()].flatMap((c) => c.credentials))];
+
+  const controls: EmulatorControls = {
+    failNext: (spec: FaultSpec) => faults.add(spec),
+    expireAccessTokens() {
+      for (const t of state.accessTokens.values()) t.expiresAt = Math.min(t.expiresAt, clock.now());
+    },
+    expireBearers() {
+      for (const s of state.sessions.values()) s.ended ??= "expired-bearer";
+    },
+    dropBrokerageSession(username?: string) {
+      if (username) state.holders.delete(username);
+      else state.holders.clear();
+    },
+    startCompetingSession(username?: string) {
+      for (const n of username ? [username] : usernames()) state.holders.set(n, { external: true });
+    },
+    setEgressIp(ip: string) {
+      if (typeof ip !== "string" || !ip) throw new TypeError("setEgressIp needs an IP string");
+      egressIp = ip;
+    },
+    advance: (ms: number) => clock.advance(ms),
+    triggerDailyReset() {
+      for (const s of state.sessions.values()) s.ended ??= "daily-reset";
+      state.holders.clear();
+    },
+    reset() {
+      state.clear();
+      faults.clear();
+      env.pacer?.clear();
+      log.length = 0;
+      counts.clear();
+      egressIp = initialIp;
+      hangs.abort(new TypeError("emulator reset"));
+      hangs = new AbortController();
+    },
+    state: () => snapshot(),
+    counts: () => Object.fromEntries(counts),
+  };
+
+  function snapshot(): EmulatorSnapshot {
+    const users = usernames();
+    return {
+      now: clock.now(),
+      egressIp,
+      sessions: [...state.sessions.values()].map((s) => {
+        const ended = state.check(s) ?? null;
+        return {
+          label: s.label,
+          clientId: s.clientId,
+          user: `user-${users.indexOf(s.username) + 1}`,
+          ips: [...s.ips],
+          createdAt: s.createdAt,
+          lastActivity: s.lastActivity,
+          msLeft: ended ? 0 : state.msLeft(s),
+          brokerage: ended ? "none" : state.holds(s) ? "held" : state.competingFor(s) ? "competing" : "none",
+          ended,
+        };
+      }),
+      accessTokens: [...state.accessTokens.values()].filter((t) => t.expiresAt > clock.now()).length,
+      faults: faults.pending(),
+      penalizedIps: env.pacer?.snapshot(clock.now()) ?? {},
+      counts: Object.fromEntries(counts),
+    };
+  }
+
+  function corsHeaders(request: Request): Record<string, string> {
+    return {
+      "access-control-allow-origin": request.headers.get("origin") ?? "*",
+      "access-control-allow-credentials": "true",
+      "access-control-expose-headers": "retry-after, content-length",
+      vary: "Origin",
+    };
+  }
+
+  async function controlEndpoint(call: Call): Promise<Response> {
+    if (call.path === "/__emulator/state" && call.method === "GET") return json(snapshot());
+    if (call.path !== "/__emulator/control" || call.method !== "POST")
+      return json(
+        { ok: false, error: "control endpoints: POST /__emulator/control, GET /__emulator/state" },
+        404,
+      );
+    try {
+      return json(runControl(controls, JSON.parse(await call.request.text())));
+    } catch (e) {
+      return json({ ok: false, error: e instanceof Error ? e.message : String(e) }, 400);
+    }
+  }
+
+  async function route(call: Call, lengthKnown: boolean): Promise<Response> {
+    if (call.path === "/__emulator/ip")
+      return new Response(call.ip, { headers: { "content-type": "text/plain" } });
+    // the WAF in front of api.ibkr.com: empty User-Agent -> 403 page; POST without length -> 411 (protocol §3.0)
+    if (!call.request.headers.get("user-agent")?.trim()) return htmlPage(403, "Access Denied");
+    if (call.method === "POST" && !lengthKnown) return htmlPage(411, "Length Required");
+    const penalty = env.pacer?.penalized(call.ip, clock.now()) ?? 0;
+    if (penalty)
+      return errorFor(call.path, 429, "Too many requests: this IP is in the penalty box", {
+        "retry-after": String(Math.ceil(penalty / 1000)),
+      });
+    if (call.path === "/oauth2/api/v1/token") return tokenEndpoint(call, env);
+    if (call.path === "/gw/api/v1/sso-sessions") return ssoSessionsEndpoint(call, env);
+    if (call.path.startsWith("/v1/api/")) return apiEndpoint(call, env);
+    return errorFor(call.path, 404, "Not Found");
+  }
+
+  async function handle(request: Request, lengthKnown: boolean, signal?: AbortSignal): Promise<Outcome> {
+    const url = new URL(request.url);
+    const method = request.method.toUpperCase();
+    const path = url.pathname;
+    const withCors = (response: Response) => {
+      if (options.cors) for (const [k, v] of Object.entries(corsHeaders(request))) response.headers.set(k, v);
+      return response;
+    };
+    if (options.cors && method === "OPTIONS" && request.headers.has("access-control-request-method")) {
+      return {
+        response: withCors(
+          new Response(null, {
+            status: 204,
+            headers: {
+              "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
+              "access-control-allow-headers": request.headers.get("access-control-request-headers") ?? "*",
+              "access-control-max-age": "600",
+            },
+          }),
+        ),
+      };
+    }
+    const ip = request.headers.get("x-emulator-client-ip")?.trim() || egressIp;
+    const call: Call = { request, url, method, path, ip };
+    if (path.startsWith("/__emulator/") && path !== "/__emulator/ip")
+      return { response: withCors(await controlEndpoint(call)) };
+
+    const entry: RequestLogEntry = { at: clock.now(), method, path, status: 0, ip };
+    log.push(entry);
+    const key = `${method} ${path}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const abort = signal ? AbortSignal.any([signal, hangs.signal]) : hangs.signal;
+
+    if (options.latencyMs) await sleep(options.latencyMs, abort);
+    const fault = faults.take(method, path);
+    if (fault?.delayMs) await sleep(fault.delayMs, abort);
+    if (fault?.kind === "reset") return { reset: true };
+    if (fault?.kind === "hang") await waitForAbort(abort);
+    const response = withCors(
+      fault ? answerFault(fault, path) : await route(call, lengthKnown).catch(internalError(path)),
+    );
+    entry.status = response.status;
+    return { response };
+  }
+
+  // a bug in the emulator should read as one, not as an IBKR answer the SDK then tries to heal
+  const internalError = (path: string) => (e: unknown) =>
+    errorFor(path, 500, `emulator internal error: ${e instanceof Error ? e.message : String(e)}`);
+
+  async function fetchLike(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    let request: Request;
+    let lengthKnown: boolean;
+    // used as a fetch handler, the 2nd argument is an env (workerd) or connection info (Deno), not a RequestInit
+    const initLike =
+      init && typeof init === "object" && Object.keys(init).every((k) => REQUEST_INIT_KEYS.has(k))
+        ? init
+        : undefined;
+    if (input instanceof Request && !initLike) {
+      // a Request is taken as it would be on the wire: Content-Length only if the header is there
+      request = input;
+      lengthKnown = request.headers.has("content-length");
+    } else {
+      request = new Request(input, initLike);
+      // fetch() adds Content-Length for every body except a stream (and 0 for a POST without body)
+      const body = initLike?.body;
+      lengthKnown =
+        request.headers.has("content-length") ||
+        (body !== undefined
+          ? !(body instanceof ReadableStream)
+          : !(input instanceof Request) || input.body === null);
+    }
+    const outcome = await handle(request, lengthKnown, request.signal);
+    if ("reset" in outcome) {
+      const cause = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+      throw new TypeError("fetch failed", { cause });
+    }
+    return outcome.response;
+  }
+
+  return {
+    ...controls,
+    fetch: fetchLike,
+    now: () => clock.now(),
+    get requests() {
+      return log.slice();
+    },
+    control: (command: unknown) => runControl(controls, command),
+    [HANDLE]: handle,
+  };
+}

@@ -1,0 +1,89 @@
+/** A client registered with the emulator, as in IBKR's Self-Service portal. */
+export interface EmulatorClient {
+  clientId: string;
+  /** kid -> RSA public key (SPKI PEM). IBKR's samples use kid "main" for a single key. */
+  keys: Record<string, string>;
+  /** IBKR usernames this client may open sessions for (the `credential` claim). */
+  credentials: string[];
+  /** Scopes the client may request. Default: {@link DEFAULT_SCOPES}. */
+  scopes?: string[];
+  /** username -> account ids. Default: one paper account `DU` + 7 digits derived from the username. */
+  accounts?: Record<string, string[]>;
+}
+
+export interface RateLimitOptions {
+  /** Requests per second per authenticated username on /v1/api (IBKR: 50; the CP Gateway: 10). */
+  userPerSecond?: number;
+  /** Per-endpoint limits, keyed by path: at most `requests` per `perMs` per username. */
+  endpoints?: Record<string, { requests: number; perMs: number }>;
+  /** How long a caller IP stays in the penalty box after a 429 (IBKR: 10 min; older docs: 15 min). */
+  penaltyMs?: number;
+}
+
+export interface EmulatorOptions {
+  clients: EmulatorClient[];
+  /** The IP the emulator "sees" for callers and serves at GET /__emulator/ip. Default "203.0.113.10". */
+  egressIp?: string;
+  /** Injected clock (ms since epoch). The emulator's time is now() + the offset added by advance(). */
+  now?: () => number;
+  /** Delay added to every request, for benchmarks. Default 0. */
+  latencyMs?: number;
+  /** Idle timeout of an SSO/brokerage session. Default 360 000 (about 6 min, protocol §4). */
+  idleTimeoutMs?: number;
+  /** Hard cap on a session's life. Default 86 400 000 (24 h). */
+  maxSessionMs?: number;
+  /** Daily reset at this UTC hour (default 5 = 00:00/01:00 New York), or false for none. */
+  dailyReset?: { hourUtc: number } | false;
+  /** Lifetime of issued access tokens in seconds (JWT exp - iat). Default 86 400; expires_in is this - 1. */
+  accessTokenTtlSec?: number;
+  /** Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 3600. */
+  maxAssertionLifetimeSec?: number;
+  /** Clock skew tolerated on `iat` in seconds. Default 60. */
+  clockSkewSec?: number;
+  /** Does a new sso-sessions call for a username invalidate that user's earlier bearers? Unknown at IBKR (§10.2). Default false. */
+  revokeEarlierBearers?: boolean;
+  /** Pacing (protocol §0.6), or false to disable. */
+  rateLimits?: RateLimitOptions | false;
+  /** Answer CORS preflights and add Access-Control-Allow-* headers (for browser tests). Default false. */
+  cors?: boolean;
+}
+
+export type FaultKind = "status" | "reset" | "html" | "invalid-json" | "hang";
+
+export interface FaultSpec {
+  /** Exact path, a prefix ending in "*", or a RegExp, matched against the URL path (no query). */
+  path: string | RegExp;
+  method?: string;
+  /** How many matching requests fail. Default 1. */
+  count?: number;
+  kind?: FaultKind;
+  /** Status for kinds "status" (default 500) and "html" (default 503). */
+  status?: number;
+  /** Body for kind "status": a string is sent as is, anything else as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Delay before the fault takes effect. */
+  delayMs?: number;
+}
+
+export interface RequestLogEntry {
+  /** Emulator time (ms) when the request arrived. */
+  at: number;
+  method: string;
+  /** URL path only: no query, headers or bodies are ever logged. */
+  path: string;
+  /** Response status; 0 when the connection was reset or the caller aborted. */
+  status: number;
+  /** The caller IP the emulator attributed the request to. */
+  ip: string;
+}
+
+export const DEFAULT_SCOPES = [
+  "sso-sessions.write",
+  "sso-sessions.read",
+  "sso-browser-sessions.write",
+  "echo.read",
+  "echo.write",
+  "accounts.read",
+  "accounts.write",
+];
