@@ -99,7 +99,6 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
       if (logout) {
         try {
           await auth.logout();
-          logger.info({}, "logged out");
         } catch (error) {
           logger.warn(describe(error), "logout failed");
         }

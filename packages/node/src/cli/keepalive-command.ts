@@ -17,7 +17,7 @@ function parseInterval(text: string | undefined): number {
 /** `ibauth keepalive`: log in, tick until SIGINT/SIGTERM, then log out and exit 0. */
 export async function keepaliveCommand(ctx: CliContext): Promise<void> {
   const intervalMs = parseInterval(ctx.options.interval);
-  const { auth, store } = await loadCliAuth(ctx);
+  const { auth } = await loadCliAuth(ctx);
   await ctx.output.step(
     "login",
     () => auth.connect(),
@@ -36,6 +36,5 @@ export async function keepaliveCommand(ctx: CliContext): Promise<void> {
   clearInterval(hold);
   ctx.logger.info({ signal }, "stopping");
   await ticker.stop({ logout: true });
-  await store.delete();
   ctx.output.done("keepalive stopped, logged out", { command: "keepalive", signal, status: auth.status() });
 }

@@ -153,8 +153,7 @@ export async function logoutCommand(ctx: CliContext): Promise<void> {
     ctx.output.done("no session to log out of", { command: "logout", loggedOut: false });
     return;
   }
+  // The core also deletes the stored record, so the next run starts clean.
   await ctx.output.step("logout", () => loaded.auth.logout());
-  // A logged-out bearer is useless; do not leave it on disk for the next run to trip over.
-  await loaded.store.delete();
   ctx.output.done("logged out", { command: "logout", loggedOut: true });
 }
