@@ -1,0 +1,78 @@
+import { IBAuth, type IBAuthOptions, type Logger, parseSessionRecord, type SessionRecord } from "@ibauth/core";
+import { type BufferedStore, bufferedStore } from "./buffered-store";
+import type { WorkerConfig } from "./config";
+import { kvStore } from "./kv-store";
+import { acquireLease } from "./lease";
+import { LeaseHeldError, loginGate } from "./login-gate";
+import type { WorkerSettings } from "./settings";
+
+export interface OperationResult<T> {
+  value?: T;
+  error?: unknown;
+  /** Set when the operation needed a login and another isolate held the lease. */
+  leaseHeld?: LeaseHeldError;
+  auth: IBAuth;
+  /** The record after the operation (written to KV once, at the end). */
+  record: SessionRecord | undefined;
+}
+
+/** The KV names of one configuration: session record, lease and status. None holds a secret. */
+export interface KvNames {
+  session: string;
+  lease: string;
+  status: string;
+}
+
+/**
+ * Runs one step (a tick, a login, a logout) with a fresh IBAuth that loads the record from KV, so every
+ * isolate starts from the shared truth rather than from its own memory. Login requests go through the
+ * lease gate; record writes are coalesced and flushed once at the end, even when the step failed
+ * half-way (an access token is worth keeping).
+ */
+export async function runOperation<T>(
+  config: WorkerConfig,
+  settings: WorkerSettings,
+  names: KvNames,
+  logger: Logger,
+  step: (auth: IBAuth, store: BufferedStore) => Promise<T>,
+): Promise<OperationResult<T>> {
+  const store = bufferedStore(
+    kvStore(config.kv, { key: names.session, encryptionKey: config.keys.record, logger }),
+  );
+  const gate = loginGate(settings.fetch, () =>
+    acquireLease({
+      namespace: config.kv,
+      key: names.lease,
+      ttlMs: settings.leaseMs,
+      settleMs: settings.leaseSettleMs,
+      now: settings.now,
+      sleep: settings.sleep,
+    }),
+  );
+  const options: IBAuthOptions = {
+    ...settings.auth,
+    ...config.auth,
+    fetch: gate.fetch,
+    store,
+    logger,
+    now: settings.now,
+  };
+  const auth = new IBAuth(options);
+  const result: OperationResult<T> = { auth, record: undefined };
+  try {
+    result.value = await step(auth, store);
+  } catch (error) {
+    if (gate.lost) result.leaseHeld = gate.lost;
+    else result.error = error;
+  } finally {
+    try {
+      await store.flush();
+    } catch (error) {
+      result.error ??= error;
+    }
+  }
+  result.record = parseSessionRecord(await store.latest());
+  return result;
+}
+
+export { LeaseHeldError };

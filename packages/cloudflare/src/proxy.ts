@@ -1,0 +1,132 @@
+import type { SessionRecord } from "@ibauth/core";
+import { runOperation } from "./operation";
+import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch } from "./outcome";
+import { problem } from "./respond";
+import type { Context, Ready } from "./runtime";
+import type { WorkerSettings } from "./settings";
+import { proxyTarget, rawPathAndQuery } from "./target";
+
+/** Caller headers that may reach IBKR. Everything else (Authorization, Cookie, cf-*, x-forwarded-*, Host…) stays behind. */
+const FORWARDED_REQUEST_HEADERS = ["accept", "accept-language", "content-type", "if-none-match", "if-modified-since", "user-agent"];
+/** IBKR headers the caller must not get: its cookies belong to the session the Worker holds. */
+const DROPPED_RESPONSE_HEADERS = ["set-cookie", "set-cookie2", "connection", "keep-alive", "transfer-encoding"];
+const DEFAULT_USER_AGENT = "ibauth-cloudflare/0.1";
+
+interface Body {
+  /** Buffered bytes: sent with an exact Content-Length and replayable after a heal. */
+  bytes?: ArrayBuffer;
+  /** Too large or of unknown length: streamed once, never replayed. */
+  stream?: ReadableStream<Uint8Array>;
+}
+
+async function readBody(request: Request, maxBytes: number): Promise<Body> {
+  if (request.body === null || request.method === "GET" || request.method === "HEAD") return {};
+  const length = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(length) && length <= maxBytes) return { bytes: await request.arrayBuffer() };
+  return { stream: request.body };
+}
+
+function send(settings: WorkerSettings, url: string, request: Request, body: Body, bearer: string): Promise<Response> {
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  if (!headers.get("user-agent")) headers.set("user-agent", DEFAULT_USER_AGENT);
+  headers.set("authorization", `Bearer ${bearer}`);
+  const init: RequestInit & { duplex?: "half" } = { method: request.method, headers, redirect: "manual" };
+  if (body.bytes) init.body = body.bytes;
+  else if (body.stream) {
+    init.body = body.stream;
+    init.duplex = "half";
+  }
+  return settings.fetch(url, init);
+}
+
+function relay(response: Response): Response {
+  const headers = new Headers(response.headers);
+  for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * Whether IBKR's answer means the session needs healing: 401 (bearer dead or wrong IP), or 400
+ * "no bridge" on /iserver (brokerage session gone). Only such a 400's small body is read; every other
+ * body streams through untouched.
+ */
+async function inspect(response: Response, path: string): Promise<{ response: Response; heal: boolean }> {
+  if (response.status === 401) return { response, heal: true };
+  if (response.status !== 400 || !path.startsWith("/v1/api/iserver/")) return { response, heal: false };
+  const text = await response.text();
+  const rebuilt = new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return { response: rebuilt, heal: /no bridge/i.test(text) };
+}
+
+/**
+ * Heals after the proxy saw 401/"no bridge": first look for a record another isolate already healed;
+ * otherwise run one core tick, which logs in only if this isolate wins the login lease. Returns the
+ * record to replay with, or undefined to pass IBKR's answer through.
+ */
+function heal(ready: Ready, settings: WorkerSettings, context: Context, usedBearer: string): Promise<SessionRecord | undefined> {
+  ready.heal.inFlight ??= (async () => {
+    const newer = await ready.record(true);
+    if (newer?.bearer && newer.bearer.token !== usedBearer) return newer;
+    const now = settings.now();
+    if (ready.heal.lastAt !== undefined && now - ready.heal.lastAt < settings.healCooldownMs) return undefined;
+    ready.heal.lastAt = now;
+    const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) => auth.tick());
+    if (op.leaseHeld) {
+      context.logger.info({ heldUntil: op.leaseHeld.heldUntil }, "ibauth: proxy saw a dead session; another isolate is healing it");
+      return undefined;
+    }
+    ready.remember(op.record);
+    await recordOutcome(ready.book, { source: "proxy", status: op.auth.status(), error: op.error, now: settings.now() });
+    if (op.error) {
+      context.logger.warn({ step: "proxy-heal" }, "ibauth: proxy could not heal the session; the cron tick retries");
+      return undefined;
+    }
+    return op.record && op.record.updatedAt !== newer?.updatedAt ? op.record : undefined;
+  })().finally(() => {
+    ready.heal.inFlight = undefined;
+  });
+  return ready.heal.inFlight;
+}
+
+/** Forwards an authenticated caller's /v1/api/* request to the configured IBKR origin with the held bearer. */
+export async function proxy(request: Request, context: Context, ready: Ready, settings: WorkerSettings): Promise<Response> {
+  const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
+  if (!target.ok) return problem(400, `refused: ${target.reason}`);
+  const path = new URL(target.url).pathname;
+  const record = await ready.record();
+  if (!record?.bearer) {
+    return problem(
+      503,
+      "no IBKR session yet",
+      { hint: "the cron tick logs in within a minute; operators can POST /session/login" },
+      { "retry-after": "60" },
+    );
+  }
+  const body = await readBody(request, settings.maxReplayBodyBytes);
+  const first = await inspect(await send(settings, target.url, request, body, record.bearer.token), path);
+  if (!first.heal) {
+    if (ready.ipMismatchFlagged && first.response.ok) {
+      // This isolate reported an IP mismatch earlier and IBKR now accepts its requests again.
+      ready.ipMismatchFlagged = false;
+      await setIpMismatch(ready.book, undefined, settings.now());
+    }
+    return relay(first.response);
+  }
+
+  const healed = await heal(ready, settings, context, record.bearer.token);
+  if (!healed?.bearer || body.stream) return relay(first.response);
+  await first.response.body?.cancel();
+  const second = await inspect(await send(settings, target.url, request, body, healed.bearer.token), path);
+  const now = settings.now();
+  if (second.response.status === 401 && ipMismatchSuspected(401, healed, now, settings.freshBearerMs)) {
+    const note = ipMismatchNote("proxy", healed, now);
+    context.logger.error({ step: "request", status: 401, ipMismatch: true, hint: note.hint }, "ibauth: IBKR refused a fresh bearer");
+    await setIpMismatch(ready.book, note, now);
+    ready.ipMismatchFlagged = true;
+  }
+  return relay(second.response);
+}
