@@ -5,7 +5,10 @@ export interface KeepAliveOptions {
   intervalMs?: number;
   /** Waits after 1, 2, 3+ consecutive failures. Default 5 s, 15 s, 60 s. */
   backoffMs?: number[];
-  /** Receives state changes only (connected, healed, failing, recovered), not every tick. */
+  /**
+   * Receives changes only (healed, failing, recovered), not every tick. The IBAuth's own logger
+   * reports its state transitions (connecting, connected, degraded).
+   */
   logger?: Logger;
 }
 
@@ -35,44 +38,26 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
   let inFlight: Promise<void> | undefined;
   let stopped = false;
   let failures = 0;
-  let lastReport: string | undefined;
-
-  // Logs when what we would say differs from what we said last.
-  const report = (key: string, level: "info" | "warn", fields: Record<string, unknown>, msg: string) => {
-    if (key === lastReport) return;
-    lastReport = key;
-    logger[level](fields, msg);
-  };
+  let lastFailure: string | undefined;
 
   async function tickOnce(): Promise<number> {
     try {
       const { action, status } = await auth.tick();
       if (failures > 0) logger.info({ failures, action, state: status.state }, "keepalive recovered");
       failures = 0;
+      lastFailure = undefined;
       if (action === "reinit" || action === "relogin" || action === "login") {
-        lastReport = undefined;
-        logger.info(
-          { action, state: status.state },
-          `session ${action === "reinit" ? "re-initialised" : "logged in again"}`,
-        );
+        logger.info({ action, state: status.state }, `keepalive healed the session (${action})`);
       }
-      report(
-        `state:${status.state}`,
-        "info",
-        { state: status.state, brokerage: status.brokerage },
-        `session ${status.state}`,
-      );
       return intervalMs;
     } catch (error) {
       failures += 1;
       const delay = backoffMs[Math.min(failures, backoffMs.length) - 1] ?? intervalMs;
       const fields = describe(error);
-      report(
-        `error:${fields.code}:${fields.step}`,
-        "warn",
-        { ...fields, failures, retryInMs: delay },
-        "keepalive tick failed; backing off",
-      );
+      // The same failure again is not news; a different one is.
+      const key = `${fields.code}:${fields.step}`;
+      if (key !== lastFailure) logger.warn({ ...fields, failures, retryInMs: delay }, "keepalive tick failed; backing off");
+      lastFailure = key;
       return delay;
     }
   }

@@ -27,8 +27,14 @@ export interface CliContext {
   logger: Logger;
 }
 
+/**
+ * Logs to stderr. Without --debug, a one-shot command drops warnings that report an error (they
+ * carry `code`): the command fails with that same error as its one closing line.
+ */
 export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
-  return consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
+  const logger = consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
+  if (options.debug || level === "info") return logger;
+  return { ...logger, warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined) };
 }
 
 /**

@@ -16,7 +16,7 @@ export const DEMO = {
 } as const;
 
 export async function startDemoEmulator(publicKeyPem: string, port = 0, host = "127.0.0.1") {
-  const { startEmulator } = await import("@ibauth/emulator");
+  const { startEmulator } = await import("@ibauth/emulator/node");
   return startEmulator({
     port,
     host,

@@ -1,0 +1,146 @@
+import { spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import type { RunningEmulator } from "@ibauth/emulator";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CANARY_CREDENTIAL,
+  CLI,
+  expectClean,
+  keyCanaries,
+  makeKeys,
+  runCli,
+  startTestEmulator,
+  type TestKeys,
+  writeWorkspace,
+} from "./helpers";
+
+let keys: TestKeys;
+let server: RunningEmulator;
+
+beforeAll(() => {
+  keys = makeKeys();
+});
+// One emulator per test: its pacing (validate 1/min, then a 10-minute penalty box) is real.
+beforeEach(async () => {
+  server = await startTestEmulator(keys.publicKeyPem);
+});
+afterEach(() => server.close());
+
+describe("ibauth demo", () => {
+  it("walks every step with a timing and ends with a summary, without escape codes in a pipe", async () => {
+    const r = await runCli(["demo", "--bits", "2048"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const step of ["access token", "bearer token", "brokerage init", "validate", "tickle", "accounts", "account summary", "logout"]) {
+      expect(r.stdout).toMatch(new RegExp(`✓ ${step} +\\d+ ms`));
+    }
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/demo complete: 8 steps, \d+ requests in \d+ ms \(key generation \d+ ms, 2048-bit\)/);
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  it("prints one JSON object with --json", async () => {
+    const r = await runCli(["demo", "--json", "--bits", "2048"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ ok: true, command: "demo", bits: 2048 });
+    expect(out.steps.map((s: { name: string }) => s.name)).toEqual([
+      "generate key",
+      "start emulator",
+      "access token",
+      "bearer token",
+      "brokerage init",
+      "validate",
+      "tickle",
+      "accounts",
+      "account summary",
+      "logout",
+    ]);
+    expect(out.requests).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe("session commands against the emulator over HTTP", () => {
+  it("the default smoke test connects, validates, tickles and prints the status", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const r = await runCli(["--config", ws.config], { cacheDir: ws.cacheDir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/✓ connect .*brokerage authenticated/);
+    expect(r.stdout).toMatch(/✓ validate .*valid, paper/);
+    expect(r.stdout).toMatch(/✓ tickle .*idle expiry/);
+    expect(r.stdout).toMatch(/session ok: connected · http:\/\/127\.0\.0\.1:\d+ · ip 203\.0\.113\.10/);
+    expectClean(r, [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)]);
+  });
+
+  it("login, status, tickle and logout share one session through the session file", async () => {
+    const ws = writeWorkspace(keys, server.url, { session_file: "session.json" });
+    const sessionFile = `${ws.dir}/session.json`;
+    const run = (cmd: string) => runCli([cmd, "--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+
+    const login = await run("login");
+    expect(login.code).toBe(0);
+    expect(JSON.parse(login.stdout)).toMatchObject({ ok: true, command: "login", sessionFile, status: { state: "connected" } });
+    expect(statSync(sessionFile).mode & 0o777).toBe(0o600);
+    const record = JSON.parse(readFileSync(sessionFile, "utf8"));
+    const secrets = [CANARY_CREDENTIAL, record.accessToken.token, record.bearer.token, ...keyCanaries(keys.privateKeyPem)];
+    const tokensBefore = server.emulator.counts()["POST /oauth2/api/v1/token"];
+
+    const status = await run("status");
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, command: "status", validate: { valid: true } });
+
+    const tickle = await run("tickle");
+    expect(tickle.code).toBe(0);
+    const tickleOut = JSON.parse(tickle.stdout);
+    expect(tickleOut).toMatchObject({ ok: true, command: "tickle", tickle: { authenticated: true } });
+    expect(tickleOut.tickle.session).toBeUndefined(); // the WebSocket cookie is a secret
+    // status and tickle resumed the stored session: no new access token
+    expect(server.emulator.counts()["POST /oauth2/api/v1/token"]).toBe(tokensBefore);
+
+    const logout = await run("logout");
+    expect(logout.code).toBe(0);
+    expect(JSON.parse(logout.stdout)).toMatchObject({ ok: true, command: "logout", loggedOut: true });
+    expect(() => statSync(sessionFile)).toThrow();
+
+    const after = await run("status");
+    expect(after.code).toBe(1);
+    expect(JSON.parse(after.stdout)).toMatchObject({ ok: false, state: "idle" });
+    for (const r of [login, status, tickle, logout, after]) expectClean(r, secrets);
+  });
+
+  it("--debug logs the steps to stderr and still no secret", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const r = await runCli(["login", "--config", ws.config, "--debug"], { cacheDir: ws.cacheDir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/DEBUG/);
+    expectClean(r, [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)]);
+  });
+});
+
+describe("ibauth keepalive", () => {
+  it("ticks, logs state changes, and on SIGTERM logs out and exits 0", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const logoutsBefore = server.emulator.counts()["POST /v1/api/logout"] ?? 0;
+    const child = spawn(process.execPath, [CLI, "keepalive", "--config", ws.config, "--interval", "1"], {
+      env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: ws.cacheDir },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    // Two ticks at a 1 s interval, then stop it the way a service manager would.
+    const deadline = Date.now() + 10_000;
+    while (!/session connected/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1200));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/✓ login/);
+    expect(stdout).toMatch(/keepalive stopped, logged out/);
+    // State changes only: one "connected" line however many ticks ran.
+    expect(stderr.match(/session connected/g)).toHaveLength(1);
+    expect(server.emulator.counts()["POST /v1/api/logout"]).toBe(logoutsBefore + 1);
+    const tickles = Object.entries(server.emulator.counts()).filter(([k]) => k.endsWith("/v1/api/tickle"));
+    expect(tickles.reduce((n, [, c]) => n + c, 0)).toBeGreaterThanOrEqual(1);
+    expectClean({ code: 0, signal: null, stdout, stderr }, [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)]);
+  });
+});
