@@ -31,10 +31,8 @@ export function exposeText(value: unknown): string {
       const own: Record<string, unknown> = {};
       for (const key of Object.getOwnPropertyNames(v))
         own[key] = (v as unknown as Record<string, unknown>)[key];
-      const json =
-        typeof (v as { toJSON?: unknown }).toJSON === "function"
-          ? (v as { toJSON(): unknown }).toJSON()
-          : undefined;
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      const json = typeof toJSON === "function" ? toJSON.call(v) : undefined;
       return walk({ ...own, string: String(v), json, cause: v.cause }, depth + 1);
     }
     if (typeof v === "object" && v !== null) {

@@ -45,13 +45,13 @@ export function recordWire(base: typeof fetch): Wire {
       start: ++tick,
     };
     entries.push(entry);
-    if (copy.body) entry.body = await copy.text();
+    if (copy.body) entry.body = await readText(copy);
     try {
       const response = await base(input, init);
       entry.end = ++tick;
       entry.status = response.status;
       entry.responseHeaders = Object.fromEntries(response.headers);
-      entry.responseBody = await response.clone().text();
+      entry.responseBody = await readText(response.clone());
       return response;
     } catch (error) {
       entry.end = ++tick;
@@ -80,6 +80,11 @@ export function recordWire(base: typeof fetch): Wire {
       return entries.filter((e) => e.url.pathname.endsWith(suffix));
     },
   };
+}
+
+// Bytes, then UTF-8: workerd warns when .text() meets a non-text Content-Type such as application/jwt.
+async function readText(message: Request | Response): Promise<string> {
+  return new TextDecoder().decode(await message.arrayBuffer());
 }
 
 /** Decodes a compact JWS without verifying it (the emulator verifies; here we only read claims). */
