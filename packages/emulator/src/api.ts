@@ -36,7 +36,8 @@ export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   if (!session?.ips.has(call.ip)) return apiError(401, "Unauthorized");
   if (env.pacer) {
     const wait = env.pacer.take(session.username, call.path, call.ip, env.clock.now());
-    if (wait) return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(wait / 1000)) });
+    if (wait !== undefined)
+      return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(wait / 1000)) });
   }
   session.lastActivity = env.clock.now();
   const sub = call.path.slice("/v1/api".length);

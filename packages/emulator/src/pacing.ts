@@ -43,9 +43,9 @@ export class Pacer {
 
   /**
    * Takes one request from the user's budget (and the endpoint's, if limited). Over a limit, the caller
-   * IP goes into the penalty box and the ms to wait is returned; otherwise 0.
+   * IP goes into the penalty box and the ms to wait is returned; otherwise undefined.
    */
-  take(username: string, path: string, ip: string, now: number): number {
+  take(username: string, path: string, ip: string, now: number): number | undefined {
     const limits: [string, number, number][] = [[`u:${username}`, this.userPerSecond, 1000]];
     const ep = this.endpoints[path];
     if (ep) limits.push([`e:${username}:${path}`, ep.requests, ep.perMs]);
@@ -62,7 +62,7 @@ export class Pacer {
       return this.penaltyMs;
     }
     for (const b of buckets) b.tokens -= 1;
-    return 0;
+    return undefined;
   }
 
   /** Snapshot for the state endpoint: penalized IPs and ms left. */
