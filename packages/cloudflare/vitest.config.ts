@@ -1,14 +1,23 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { defineProject } from "vitest/config";
 
-export default defineConfig({
-  test: {
-    projects: [
-      {
-        plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-04-01", compatibilityFlags: ["nodejs_compat"], kvNamespaces: ["IBAUTH_SESSIONS"] } })],
-        test: { name: "cloudflare", include: ["test/workerd/**/*.test.ts"], testTimeout: 30_000 },
+// The Worker's tests run inside workerd (the pool needs nodejs_compat; the package itself does not, which
+// test/bare.test.ts proves with a bundled Worker in a bare Miniflare started by the global setup).
+export default defineProject({
+  plugins: [
+    cloudflareTest({
+      miniflare: {
+        compatibilityDate: "2026-04-01",
+        compatibilityFlags: ["nodejs_compat"],
+        kvNamespaces: ["IBAUTH_SESSIONS"],
       },
-      { test: { name: "cloudflare-node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 120_000 } },
-    ],
+    }),
+  ],
+  test: {
+    name: "cloudflare",
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["test/node/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
   },
 });

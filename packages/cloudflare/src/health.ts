@@ -43,8 +43,9 @@ export async function health(context: Context, settings: WorkerSettings, method:
   const lastError = stored?.lastError;
   if (lastError && lastError.at > (stored?.lastOkAt ?? 0)) reasons.push(`last attempt failed at ${lastError.step}: ${lastError.code}`);
   const staleAfter = settings.heartbeatMs > 0 ? settings.heartbeatMs + TICK_GRACE_MS : undefined;
-  if (record?.bearer && !stored?.paused && staleAfter !== undefined && (lastTickleAt === undefined || now - lastTickleAt > staleAfter)) {
-    reasons.push("no recent tickle recorded: is the cron trigger (crons = [\"* * * * *\"]) deployed?");
+  const lastAliveAt = Math.max(lastTickleAt ?? 0, stored?.lastOkAt ?? 0) || undefined;
+  if (record?.bearer && !stored?.paused && staleAfter !== undefined && (lastAliveAt === undefined || now - lastAliveAt > staleAfter)) {
+    reasons.push('no recent keepalive recorded: is the cron trigger (crons = ["* * * * *"]) deployed?');
   }
 
   return respond(

@@ -37,6 +37,9 @@ function send(settings: WorkerSettings, url: string, request: Request, body: Bod
   const init: RequestInit & { duplex?: "half" } = { method: request.method, headers, redirect: "manual" };
   if (body.bytes) init.body = body.bytes;
   else if (body.stream) {
+    // Keep a known length: IBKR's CDN answers 411 to a POST without Content-Length.
+    const length = request.headers.get("content-length");
+    if (length !== null) headers.set("content-length", length);
     init.body = body.stream;
     init.duplex = "half";
   }

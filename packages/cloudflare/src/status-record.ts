@@ -81,10 +81,8 @@ export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs:
     async update(change) {
       const current = loaded ? cached : await read();
       const next = change(current);
-      const heartbeatDue =
-        heartbeatMs > 0 &&
-        next.lastTickleAt !== undefined &&
-        next.lastTickleAt - (current?.lastTickleAt ?? Number.NEGATIVE_INFINITY) >= heartbeatMs;
+      // The heartbeat keeps /health's "last seen alive" within heartbeatMs in every isolate.
+      const heartbeatDue = heartbeatMs > 0 && current !== undefined && next.writtenAt - current.writtenAt >= heartbeatMs;
       if (current && significant(current) === significant(next) && !heartbeatDue) {
         return { written: false, record: next };
       }
