@@ -187,16 +187,22 @@ export class IBAuth {
    * An authenticated Web API call. `path` is relative to the origin (e.g. `/v1/api/portfolio/accounts`).
    * When IBKR answers 401 or "no bridge", the session is healed once for all concurrent callers and the
    * request replayed once. Other answers, errors included, come back as they are; 429 throws ERR_RATE_LIMITED.
+   * A streamed body is buffered first (IBKR needs a Content-Length, and a replay needs the body twice).
    */
-  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+  async fetch(path: string, options: RequestInit = {}): Promise<Response> {
     const url = this.#urlFor(path);
+    // A streamed body is read into memory: IBKR's CDN refuses POSTs without Content-Length (411), and a replay needs it twice.
+    const init =
+      options.body instanceof ReadableStream
+        ? { ...options, body: await new Response(options.body).arrayBuffer() }
+        : options;
     await this.connect();
     const epoch = this.#epoch;
     let res = await this.#send(url, init);
     const problem = await this.#problemOf(res);
     if (!problem) return res;
     const verdict = await this.#heal(problem, epoch);
-    if (verdict === "alive" || !replayable(init.body)) return res;
+    if (verdict === "alive") return res;
     res = await this.#send(url, init);
     if ((await this.#problemOf(res)) === "unauthorized" && this.#bearerIsFresh())
       throw this.#fail(this.#ipMismatch(res, "request"));
@@ -221,7 +227,7 @@ export class IBAuth {
       await this.#refreshAccessTokenEarly();
       let result: TickleResult;
       try {
-        result = await this.#tickleShared();
+        result = await this.#tickleShared(true);
       } catch (e) {
         if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
         await this.#run(() => this.#relogin("tickle refused the bearer"));
@@ -571,12 +577,17 @@ export class IBAuth {
     });
   }
 
-  /** Tickles at most once a second; callers within that second share the answer. */
-  #tickleShared(): Promise<TickleResult> {
+  /**
+   * Tickles at most once a second. Callers within that second share the answer, except a `fresh` check
+   * (is the session alive after a 401?), which waits out the second instead of trusting an older answer.
+   */
+  #tickleShared(fresh = false): Promise<TickleResult> {
     const last = this.#lastTickle;
-    if (last && last.epoch === this.#epoch && this.#cfg.now() - last.at < TICKLE_INTERVAL_MS)
+    if (!fresh && last && last.epoch === this.#epoch && this.#cfg.now() - last.at < TICKLE_INTERVAL_MS)
       return Promise.resolve(last.result);
     return this.#once("tickle", async () => {
+      const wait = last ? last.at + TICKLE_INTERVAL_MS - this.#cfg.now() : 0;
+      if (wait > 0) await this.#cfg.sleep(wait);
       const bearer = this.#bearer;
       if (!bearer)
         throw new IbauthError("no session to tickle", {
@@ -613,7 +624,7 @@ export class IBAuth {
         if (problem === "unauthorized") {
           let alive: TickleResult | undefined;
           try {
-            alive = await this.#tickleShared();
+            alive = await this.#tickleShared(true);
           } catch (e) {
             if (!(isIbauthError(e) && e.status === 401)) throw e;
           }
@@ -695,9 +706,4 @@ export class IBAuth {
       .catch(() => "");
     return isNoBridge(400, ibkrMessageOf(text)) ? "no-bridge" : undefined;
   }
-}
-
-/** A streamed body can be sent once only; strings, bytes, forms and blobs can be replayed. */
-function replayable(body: RequestInit["body"]): boolean {
-  return !(typeof ReadableStream !== "undefined" && body instanceof ReadableStream);
 }

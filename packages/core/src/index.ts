@@ -1,8 +1,11 @@
+export { DEFAULT_IP_LOOKUP_URL, VALID_DOMAINS, VERSION } from "./config";
 export type { IbauthErrorCode, IbauthErrorOptions, IbauthStep } from "./errors";
 export { IbauthError, isIbauthError } from "./errors";
 export { IBAuth } from "./ibauth";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export type { Settings, SettingsSource } from "./settings";
+export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
 export type { SessionRecord, SessionStore } from "./store";
 export { memoryStore, parseSessionRecord } from "./store";
 export type {

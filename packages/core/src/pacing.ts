@@ -9,17 +9,23 @@ const MAX_PENALTY_MS = 10 * 60_000;
  * IBKR's 10-minute penalty box, so a refusing IBKR sees a handful of requests, never a storm.
  */
 export class Pacer {
-  #sent: number[] = [];
+  /** Send times, past and reserved, ascending. */
+  #slots: number[] = [];
   #strikes = 0;
   penaltyUntil = 0;
 
   constructor(
     private readonly now: () => number,
     private readonly sleep: (ms: number) => Promise<void>,
-    private readonly perSecond = 50,
+    // IBKR allows 50/s per user; 45 leaves room for clock differences and other clients of the same user.
+    private readonly perSecond = 45,
   ) {}
 
-  /** Waits for a slot, or refuses at once while a penalty runs (waiting out minutes would look like a hang). */
+  /**
+   * Waits for a slot, or refuses at once while a penalty runs (waiting out minutes would look like a hang).
+   * Slots are reserved synchronously, so concurrent callers queue into successive seconds instead of
+   * all waking together.
+   */
   async admit(step: IbauthStep): Promise<void> {
     const t = this.now();
     if (t < this.penaltyUntil) {
@@ -31,10 +37,11 @@ export class Pacer {
         hint: `Wait ${Math.ceil(retryAfterMs / SECOND)} s; requests during IBKR's penalty extend it`,
       });
     }
-    this.#sent = this.#sent.filter((s) => s > t - SECOND);
-    const oldest = this.#sent[0];
-    if (this.#sent.length >= this.perSecond && oldest !== undefined) await this.sleep(oldest + SECOND - t);
-    this.#sent.push(this.now());
+    this.#slots = this.#slots.filter((s) => s > t - SECOND);
+    const blocking = this.#slots[this.#slots.length - this.perSecond];
+    const slot = blocking === undefined ? t : Math.max(t, blocking + SECOND);
+    this.#slots.push(slot);
+    if (slot > t) await this.sleep(slot - t);
   }
 
   /** Records a 429 and returns how long everything now waits. */

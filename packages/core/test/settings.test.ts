@@ -1,0 +1,109 @@
+import { IBAuth, isIbauthError, settingsFromConfigFile, settingsFromEnv } from "@ibauth/core";
+import { describe, expect, it } from "vitest";
+
+const pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
+
+function thrown(fn: () => unknown) {
+  try {
+    fn();
+  } catch (e) {
+    if (isIbauthError(e)) return e;
+    throw e;
+  }
+  throw new Error("no error");
+}
+
+describe("settingsFromEnv", () => {
+  it("maps IBKR_* variables, splits alternative IPs and unescapes one-line PEMs", () => {
+    const s = settingsFromEnv({
+      IBKR_CLIENT_ID: "c",
+      IBKR_CLIENT_KEY_ID: "main",
+      IBKR_CREDENTIAL: "u",
+      IBKR_PRIVATE_KEY: pem.replace(/\n/g, "\\n"),
+      IBKR_DOMAIN: "2.api.ibkr.com",
+      IBKR_ALTERNATIVE_IPS: " 198.51.100.1, 198.51.100.2 ,",
+      IBKR_IP: "198.51.100.9",
+    });
+    expect(s).toMatchObject({
+      clientId: "c",
+      privateKey: pem,
+      domain: "2.api.ibkr.com",
+      ip: "198.51.100.9",
+      alternativeIps: ["198.51.100.1", "198.51.100.2"],
+    });
+    expect(new IBAuth(s).domain).toBe("2.api.ibkr.com");
+  });
+
+  it("names every missing variable at once", () => {
+    const e = thrown(() => settingsFromEnv({ IBKR_CLIENT_KEY_ID: "main" }));
+    expect(e.message).toBe(
+      "config: environment: missing IBKR_CLIENT_ID, IBKR_CREDENTIAL, IBKR_PRIVATE_KEY or IBKR_PRIVATE_KEY_FILE",
+    );
+  });
+
+  it("reads IBKR_PRIVATE_KEY_FILE through the runtime's reader, and says when the file cannot be read", () => {
+    const env = {
+      IBKR_CLIENT_ID: "c",
+      IBKR_CLIENT_KEY_ID: "main",
+      IBKR_CREDENTIAL: "u",
+      IBKR_PRIVATE_KEY_FILE: "k.pem",
+    };
+    expect(settingsFromEnv(env, { readFile: (p) => (p === "k.pem" ? pem : "") }).privateKey).toBe(pem);
+    const e = thrown(() =>
+      settingsFromEnv(env, {
+        readFile: () => {
+          throw Object.assign(new Error("nope"), { code: "ENOENT" });
+        },
+      }),
+    );
+    expect(e.message).toContain("cannot read the private key file k.pem (ENOENT)");
+    expect(thrown(() => settingsFromEnv(env)).field).toBe("IBKR_PRIVATE_KEY_FILE");
+  });
+});
+
+describe("settingsFromConfigFile", () => {
+  it("takes the Python ibauth keys unchanged", () => {
+    const s = settingsFromConfigFile(
+      {
+        client_id: "c",
+        client_key_id: "main",
+        credential: "u",
+        private_key_file: "key.pem",
+        domain: "api.ibkr.com",
+        alternative_ips: ["198.51.100.1"],
+      },
+      "config.yaml",
+      { readFile: () => pem },
+    );
+    expect(s).toMatchObject({
+      clientId: "c",
+      clientKeyId: "main",
+      credential: "u",
+      privateKey: pem,
+      alternativeIps: ["198.51.100.1"],
+    });
+  });
+
+  it("refuses unknown keys by name, so typos are caught", () => {
+    const e = thrown(() => settingsFromConfigFile({ "client-id": "c" }, "config.yaml"));
+    expect(e.message).toMatch(/config.yaml: unknown key client-id \(known: client_id/);
+  });
+
+  it("names all missing keys", () => {
+    const e = thrown(() => settingsFromConfigFile({ domain: "api.ibkr.com" }, "config.yaml"));
+    expect(e.message).toContain(
+      "missing client_id, client_key_id, credential, private_key or private_key_file",
+    );
+  });
+
+  it("accepts extra keys an adapter handles", () => {
+    expect(() =>
+      settingsFromConfigFile(
+        { client_id: "c", client_key_id: "k", credential: "u", private_key: pem, session_file: "s.json" },
+        "f",
+        {},
+        ["session_file"],
+      ),
+    ).not.toThrow();
+  });
+});
