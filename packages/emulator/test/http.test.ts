@@ -66,3 +66,52 @@ describe("over real HTTP (startEmulator on 127.0.0.1)", () => {
     expect(srv.emulator.counts()).toMatchObject({ "GET /v1/api/iserver/auth/ssodh/init": 1 });
   });
 });
+
+describe("faults and edge rules over real HTTP", () => {
+  it("reset destroys the socket: Node's fetch fails with a TypeError", async () => {
+    const { srv } = await serve();
+    srv.emulator.failNext({ path: "/__emulator/ip", kind: "reset" });
+    await expect(fetch(`${srv.url}/__emulator/ip`)).rejects.toThrow(TypeError);
+    expect(await (await fetch(`${srv.url}/__emulator/ip`)).text()).toBe(IP);
+  });
+
+  it("a streamed POST (chunked, no Content-Length) gets 411; the same body as a string passes the edge", async () => {
+    const { srv } = await serve();
+    const body = () =>
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode("{}"));
+          c.close();
+        },
+      });
+    const init = { method: "POST", headers: { "user-agent": UA }, duplex: "half" } as RequestInit;
+    const chunked = await fetch(`${srv.url}/v1/api/tickle`, { ...init, body: body() });
+    expect(chunked.status).toBe(411);
+    const sized = await fetch(`${srv.url}/v1/api/tickle`, { ...init, body: "{}" });
+    expect(sized.status).toBe(401); // past the edge, stopped by the missing bearer
+  });
+
+  it("a hung request is released when the client aborts, and close() ends the server", async () => {
+    const { srv } = await serve();
+    srv.emulator.failNext({ path: "/v1/api/tickle", kind: "hang" });
+    const res = fetch(`${srv.url}/v1/api/tickle`, {
+      headers: { "user-agent": UA },
+      signal: AbortSignal.timeout(200),
+    });
+    await expect(res).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(srv.emulator.requests.at(-1)).toMatchObject({ path: "/v1/api/tickle", status: 0 });
+  });
+
+  it("the HTTP control path and state endpoint work over the wire", async () => {
+    const { srv } = await serve();
+    const res = await fetch(`${srv.url}/__emulator/control`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "setEgressIp", ip: "198.51.100.3" }),
+    });
+    expect(await res.json()).toEqual({ ok: true });
+    expect(await (await fetch(`${srv.url}/__emulator/ip`)).text()).toBe("198.51.100.3");
+    const state = (await (await fetch(`${srv.url}/__emulator/state`)).json()) as { egressIp: string };
+    expect(state.egressIp).toBe("198.51.100.3");
+  });
+});
