@@ -29,13 +29,14 @@ function parseLease(value: string | null): LeaseRecord | undefined {
   }
 }
 
-export type LeaseResult = { won: true } | { won: false; heldUntil: number };
+export type LeaseResult = { won: true; release: () => Promise<void> } | { won: false; heldUntil: number };
 
 /**
  * A best-effort login lease in KV ({ owner, until }): read, write if free, wait, read back. It is one KV
  * write per login, never per tick. Within one Cloudflare location it serialises logins; across
  * locations KV's eventual consistency (up to 60 s) can let two winners through, which is why logins
- * are also confined to the cron tick. The lease is not released: it simply expires.
+ * are also confined to the cron tick. The winner releases it when its operation ends; a crashed
+ * winner's lease simply expires.
  */
 export async function acquireLease(options: LeaseOptions): Promise<LeaseResult> {
   const { namespace, key, now } = options;
@@ -48,5 +49,12 @@ export async function acquireLease(options: LeaseOptions): Promise<LeaseResult> 
   });
   await options.sleep(options.settleMs);
   const after = parseLease(await namespace.get(key, "text"));
-  return after?.owner === owner ? { won: true } : { won: false, heldUntil: after?.until ?? until };
+  if (after?.owner !== owner) return { won: false, heldUntil: after?.until ?? until };
+  return {
+    won: true,
+    release: async () => {
+      // Only our own lease is deleted; a lease someone took after ours expired is left alone.
+      if (parseLease(await namespace.get(key, "text"))?.owner === owner) await namespace.delete(key);
+    },
+  };
 }

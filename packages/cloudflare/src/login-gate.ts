@@ -30,6 +30,8 @@ export interface LoginGate {
   /** Set once a login request was refused because another isolate holds the lease. */
   readonly lost: LeaseHeldError | undefined;
   readonly acquired: boolean;
+  /** Gives the lease back if this operation took it. */
+  release(): Promise<void>;
 }
 
 /**
@@ -55,6 +57,10 @@ export function loginGate(inner: typeof fetch, acquire: () => Promise<LeaseResul
   }) as typeof fetch;
   return {
     fetch: gated,
+    async release() {
+      const result = await decision;
+      if (result?.won) await result.release();
+    },
     get lost() {
       return lost;
     },

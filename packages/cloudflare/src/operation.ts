@@ -70,6 +70,8 @@ export async function runOperation<T>(
     } catch (error) {
       result.error ??= error;
     }
+    // After the flush, so that an isolate which takes the lease next reads the new record.
+    await gate.release().catch((error) => logger.warn({ step: "lease", error: String(error) }, "could not release the login lease"));
   }
   result.record = parseSessionRecord(await store.latest());
   return result;

@@ -1,6 +1,6 @@
-import type { SessionRecord } from "@ibauth/core";
+import { isIbauthError, type SessionRecord } from "@ibauth/core";
 import { runOperation } from "./operation";
-import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch } from "./outcome";
+import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
 import { problem } from "./respond";
 import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
@@ -19,11 +19,42 @@ interface Body {
   stream?: ReadableStream<Uint8Array>;
 }
 
+/**
+ * Reads up to maxBytes of the body. A body that fits is sent with an exact Content-Length (IBKR's CDN
+ * answers 411 to a POST without one) and can be replayed; a larger one streams on, read chunks first.
+ */
 async function readBody(request: Request, maxBytes: number): Promise<Body> {
   if (request.body === null || request.method === "GET" || request.method === "HEAD") return {};
-  const length = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(length) && length <= maxBytes) return { bytes: await request.arrayBuffer() };
-  return { stream: request.body };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > maxBytes) {
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk);
+        },
+        async pull(controller) {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      return { stream };
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { bytes: bytes.buffer };
 }
 
 function send(settings: WorkerSettings, url: string, request: Request, body: Body, bearer: string): Promise<Response> {
@@ -83,12 +114,23 @@ function heal(ready: Ready, settings: WorkerSettings, context: Context, usedBear
       return undefined;
     }
     ready.remember(op.record);
-    await recordOutcome(ready.book, { source: "proxy", status: op.auth.status(), error: op.error, now: settings.now() });
+    const at = settings.now();
+    const failedStatus = isIbauthError(op.error) ? op.error.status : undefined;
+    const ipMismatch =
+      op.error && ipMismatchSuspected(failedStatus, op.record, at, settings.freshBearerMs) ? ipMismatchNote("proxy", op.record, at) : undefined;
+    if (ipMismatch) ready.ipMismatchFlagged = true;
+    await recordOutcome(ready.book, { source: "proxy", status: op.auth.status(), error: op.error, ipMismatch, now: at });
     if (op.error) {
-      context.logger.warn({ step: "proxy-heal" }, "ibauth: proxy could not heal the session; the cron tick retries");
+      const summary = summarizeError(op.error, at);
+      context.logger.error(
+        { step: summary.step, code: summary.code, status: summary.status, ipMismatch: !!ipMismatch, hint: ipMismatch?.hint ?? summary.hint },
+        `ibauth: proxy could not heal the session (the cron tick retries): ${summary.message}`,
+      );
       return undefined;
     }
-    return op.record && op.record.updatedAt !== newer?.updatedAt ? op.record : undefined;
+    // "tickled": the session was alive, so the 401 was the endpoint's own answer and a replay would not help.
+    const healed = op.value?.action === "relogin" || op.value?.action === "reinit" || op.value?.action === "login";
+    return healed ? op.record : undefined;
   })().finally(() => {
     ready.heal.inFlight = undefined;
   });

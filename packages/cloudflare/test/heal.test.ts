@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./support";
+
+describe("healing and operator routes", () => {
+  it("the proxy replays once after a 401 from a dead bearer, with a new bearer", async () => {
+    const h = await harness();
+    await h.tick();
+    h.emu.expireBearers();
+    const res = await h.api("/v1/api/portfolio/accounts");
+    expect(res.status).toBe(200);
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(2);
+  });
+
+  it("re-opens the brokerage session after 'no bridge' and replays a POST with its body", async () => {
+    const h = await harness();
+    await h.tick();
+    h.emu.dropBrokerageSession();
+    const res = await h.api("/v1/api/iserver/auth/status", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    // /iserver/auth/status itself works without a bridge; /iserver/accounts does not
+    expect(res.status).toBe(200);
+    const accounts = await h.api("/v1/api/iserver/accounts");
+    expect(accounts.status).toBe(200);
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(2);
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(1);
+  });
+
+  it("the cron tick heals what the keepalive finds: dead bearer, dropped brokerage session", async () => {
+    const h = await harness();
+    await h.tick();
+    h.emu.advance(60_000);
+    h.emu.expireBearers();
+    await h.tick();
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(2);
+    h.emu.advance(60_000);
+    h.emu.dropBrokerageSession();
+    await h.tick();
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(3);
+    expect((await h.health()).status).toBe(200);
+  });
+
+  it("reports the IP-mismatch pattern (401 right after a fresh bearer) in /health and the logs", async () => {
+    const h = await harness({ env: { IBKR_IP: "198.51.100.77" } });
+    await h.tick();
+    const { status, body } = await h.health();
+    expect(status).toBe(503);
+    expect(body.ipMismatch?.seenBy).toBe("tick");
+    expect(body.ipMismatch?.claimedIp).toBe("198.51.100.77");
+    expect(body.ipMismatch?.hint).toMatch(/IBKR_ALTERNATIVE_IPS|relay/);
+    expect(body.lastError?.status).toBe(401);
+    expect(h.logs.some((l) => l.includes('"ipMismatch":true'))).toBe(true);
+
+    // the egress now matches the claim: the next tick recovers and clears the warning
+    h.emu.setEgressIp("198.51.100.77");
+    h.emu.advance(60_000);
+    await h.tick();
+    const after = await h.health();
+    expect(after.body.ipMismatch).toBeNull();
+    expect(after.status).toBe(200);
+  });
+
+  it("a proxy 401 on a bearer minted moments ago is flagged as an IP mismatch", async () => {
+    const h = await harness({ env: { IBKR_IP: "203.0.113.10" } });
+    await h.tick();
+    // the egress moves away from the claimed IP: the heal's fresh bearer is refused at once
+    h.emu.setEgressIp("192.0.2.99");
+    const res = await h.api("/v1/api/portfolio/accounts");
+    expect(res.status).toBe(401);
+    const { body } = await h.health();
+    expect(body.ipMismatch?.seenBy).toBe("proxy");
+    expect(body.ipMismatch?.claimedIp).toBe("203.0.113.10");
+    expect(h.logs.some((l) => l.includes('"ipMismatch":true'))).toBe(true);
+  });
+
+  it("POST /session/logout ends the session and pauses the cron; POST /session/login resumes", async () => {
+    const h = await harness();
+    await h.tick();
+    expect((await h.api("/session/logout")).status).toBe(405);
+    const out = await h.api("/session/logout", { method: "POST" });
+    expect(out.status).toBe(200);
+    expect(h.emu.counts()["POST /v1/api/logout"]).toBe(1);
+    expect((await h.health()).body.state).toBe("paused");
+    h.emu.advance(60_000);
+    await h.tick();
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(1); // paused: no login
+
+    const back = await h.api("/session/login", { method: "POST" });
+    expect(back.status).toBe(200);
+    expect(((await back.json()) as { status: { state: string } }).status.state).toBe("connected");
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(2);
+    expect((await h.health()).status).toBe(200);
+  });
+
+  it("operator routes need the API key", async () => {
+    const h = await harness();
+    expect((await h.call("/session/login", { method: "POST" })).status).toBe(401);
+    expect((await h.call("/session/logout", { method: "POST", headers: { authorization: "Bearer nope" } })).status).toBe(401);
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBeUndefined();
+  });
+});
