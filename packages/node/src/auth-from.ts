@@ -79,7 +79,8 @@ export async function resolveAuth(settings: Settings, overrides: AuthOverrides =
       const field = error.field as keyof Settings["names"];
       const name = names[field] ?? error.field;
       const where = settings.positions[field] ?? source;
-      throw new IbauthError(`${where}: ${name}: ${error.message.replace(/^config: /, "")}`, {
+      const detail = error.message.replace(/^config: /, "");
+      throw new IbauthError(`${where}: ${detail.includes(name) ? "" : `${name}: `}${detail}`, {
         code: "ERR_CONFIG",
         step: "config",
         field: name,

@@ -47,10 +47,8 @@ function fallbackHint(error: IbauthError): string | undefined {
 /** The one line a user sees. IbauthError messages are secret-free by contract; foreign errors show only their type. */
 export function describeFailure(error: unknown): { message: string; json: Record<string, unknown> } {
   if (error instanceof UsageError) {
-    return {
-      message: `${error.message} (see ibauth --help)`,
-      json: { code: "ERR_USAGE", message: error.message },
-    };
+    const message = `${error.message} (see ibauth --help)`;
+    return { message, json: { code: "ERR_USAGE", message } };
   }
   if (isIbauthError(error)) {
     const hint = fallbackHint(error);
