@@ -1,0 +1,81 @@
+// Runs the workspace's deno binary (npm package `deno`) for this package's checks and tests.
+//
+// The working directory is a temp folder outside the repo, on purpose: when an npm import fails to
+// resolve, Deno 2.9 "migrates" the nearest pnpm-workspace.yaml into the package.json of the working
+// directory's workspace, rewriting the repo's root package.json. Outside the repo there is none to touch.
+//
+// CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests and the example.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PKG = fileURLToPath(new URL("..", import.meta.url));
+export const ROOT = resolve(PKG, "../..");
+export const DENO = resolve(ROOT, "node_modules/.bin/deno");
+export const EXAMPLE = resolve(ROOT, "examples/deno-script");
+
+/** The permissions the Deno tests need: loopback only, and writes only under `tmp`. */
+export function testFlags(tmp) {
+  return [
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+    "--allow-env",
+    `--allow-write=${tmp}`,
+    "--unstable-kv",
+    "--unstable-cron",
+    "--unstable-no-legacy-abort",
+  ];
+}
+
+/** deno check for the package (source and Deno tests) and for the example. */
+export const CHECKS = {
+  package: ["check", "--config", join(PKG, "deno.json"), join(PKG, "src/mod.ts"), join(PKG, "test/deno")],
+  example: [
+    "check",
+    "--config",
+    join(EXAMPLE, "deno.json"),
+    join(EXAMPLE, "main.ts"),
+    join(EXAMPLE, "demo.ts"),
+  ],
+};
+
+/** Runs deno; resolves with its exit code and combined output (never rejects on a non-zero exit). */
+export function runDeno(args, { env = {}, cwd } = {}) {
+  const dir = cwd ?? mkdtempSync(join(tmpdir(), "ibauth-deno-cwd-"));
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(DENO, args, {
+      cwd: dir,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, output }));
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [command] = process.argv.slice(2);
+  if (command !== "check") {
+    console.error("usage: node scripts/deno.mjs check");
+    process.exit(2);
+  }
+  let failed = false;
+  for (const [name, args] of Object.entries(CHECKS)) {
+    const { code, output } = await runDeno(args);
+    process.stdout.write(output);
+    if (code !== 0) {
+      console.error(`deno check (${name}) failed with exit code ${code}`);
+      failed = true;
+    }
+  }
+  process.exit(failed ? 1 : 0);
+}
