@@ -24,14 +24,10 @@ export function assertComplete(settings: Settings, overrides: AuthOverrides = {}
     (f) => names[f],
   );
   if (overrides.privateKey === undefined && !values.privateKeyFile && !values.privateKeyText) {
-    missing.push(
-      source === "environment" ? `${names.privateKeyText} or ${names.privateKeyFile}` : names.privateKeyFile,
-    );
+    missing.push(`${names.privateKeyFile} or ${names.privateKeyText}`);
   }
   if (missing.length > 0) {
-    const typos =
-      settings.unknown.length > 0 ? ` (unknown keys: ${settings.unknown.join(", ")}; a typo?)` : "";
-    throw new IbauthError(`${source}: missing ${missing.join(", ")}${typos}`, {
+    throw new IbauthError(`${source}: missing ${missing.join(", ")}`, {
       code: "ERR_CONFIG",
       step: "config",
       field: missing[0],

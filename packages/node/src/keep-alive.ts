@@ -56,7 +56,8 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
       const fields = describe(error);
       // The same failure again is not news; a different one is.
       const key = `${fields.code}:${fields.step}`;
-      if (key !== lastFailure) logger.warn({ ...fields, failures, retryInMs: delay }, "keepalive tick failed; backing off");
+      if (key !== lastFailure)
+        logger.warn({ ...fields, failures, retryInMs: delay }, "keepalive tick failed; backing off");
       lastFailure = key;
       return delay;
     }

@@ -16,8 +16,6 @@ export interface Settings {
   names: Record<SettingName | "alternativeIps", string>;
   /** "line:col" of each YAML key, for messages that point at a line. */
   positions: Partial<Record<string, string>>;
-  /** Keys the source holds that ibauth does not know (likely typos). */
-  unknown: string[];
 }
 
 export type SettingName =
@@ -34,11 +32,12 @@ export type SettingName =
   | "userAgent";
 
 /** The Python ibauth keys, plus the optional ones this package adds. */
-const YAML_KEYS: Record<Exclude<SettingName, "privateKeyText"> | "alternativeIps", string> = {
+const YAML_KEYS: Record<SettingName | "alternativeIps", string> = {
   clientId: "client_id",
   clientKeyId: "client_key_id",
   credential: "credential",
   privateKeyFile: "private_key_file",
+  privateKeyText: "private_key",
   domain: "domain",
   baseUrl: "base_url",
   ip: "ip",
@@ -113,9 +112,8 @@ export async function readYamlSettings(path: string): Promise<Settings> {
   const settings: Settings = {
     source: path,
     values: {},
-    names: { ...YAML_KEYS, privateKeyText: "private_key" },
+    names: YAML_KEYS,
     positions: {},
-    unknown: [],
   };
   if (doc.contents === null) return settings;
   if (!isMap(doc.contents))
@@ -126,10 +124,9 @@ export async function readYamlSettings(path: string): Promise<Settings> {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const where = `${path}:${at(isScalar(pair.key) ? pair.key.range?.[0] : undefined)}`;
     const option = byKey.get(key);
-    if (!option) {
-      settings.unknown.push(key);
-      continue;
-    }
+    // Refused, as in every ibauth adapter: a typo (client-id) must not read as "missing client_id".
+    if (!option)
+      throw configError(`${where}: unknown key ${key} (known: ${Object.values(YAML_KEYS).join(", ")})`, key);
     settings.positions[option] = where;
     const node = pair.value;
     const value = isScalar(node) ? node.value : node && "toJSON" in node ? node.toJSON() : node;
@@ -162,7 +159,6 @@ export function readEnvSettings(env: Record<string, string | undefined>): Settin
     values: {},
     names: { ...ENV_KEYS, sessionFile: "session file", userAgent: "user agent" },
     positions: {},
-    unknown: [],
   };
   for (const [option, name] of Object.entries(ENV_KEYS)) {
     const value = env[name]?.trim();

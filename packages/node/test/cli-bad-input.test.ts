@@ -65,7 +65,10 @@ const CASES: Case[] = [
     name: "malformed YAML",
     setup: () => {
       const ws = writeWorkspace(keys, server.url);
-      writeFileSync(ws.config, `client_id: ${CLIENT_ID}\ncredential: [${CANARY_CREDENTIAL}\nclient_key_id: main\n`);
+      writeFileSync(
+        ws.config,
+        `client_id: ${CLIENT_ID}\ncredential: [${CANARY_CREDENTIAL}\nclient_key_id: main\n`,
+      );
       return { args: ["login", "--config", ws.config] };
     },
     message: /config\.yaml:\d+:\d+: malformed YAML: /,
@@ -78,7 +81,16 @@ const CASES: Case[] = [
       writeFileSync(ws.config, "client_key_id: main\ndomain: api.ibkr.com\n");
       return { args: ["status", "--config", ws.config] };
     },
-    message: /config\.yaml: missing client_id, credential, private_key_file/,
+    message: /config\.yaml: missing client_id, credential, private_key_file or private_key/,
+    exit: 2,
+  },
+  {
+    name: "an unknown key (a typo)",
+    setup: () => {
+      const ws = writeWorkspace(keys, server.url, { "client-id": "x" });
+      return { args: ["check", "--config", ws.config] };
+    },
+    message: /config\.yaml:9:1: unknown key client-id \(known: client_id, /,
     exit: 2,
   },
   {

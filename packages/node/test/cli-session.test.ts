@@ -31,10 +31,21 @@ describe("ibauth demo", () => {
     const r = await runCli(["demo", "--bits", "2048"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    for (const step of ["access token", "bearer token", "brokerage init", "validate", "tickle", "accounts", "account summary", "logout"]) {
+    for (const step of [
+      "access token",
+      "bearer token",
+      "brokerage init",
+      "validate",
+      "tickle",
+      "accounts",
+      "account summary",
+      "logout",
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${step} +\\d+ ms`));
     }
-    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/demo complete: 8 steps, \d+ requests in \d+ ms \(key generation \d+ ms, 2048-bit\)/);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(
+      /demo complete: 8 steps, \d+ requests in \d+ ms \(key generation \d+ ms, 2048-bit\)/,
+    );
     expect(r.stdout).not.toContain("\x1b[");
   });
 
@@ -78,15 +89,29 @@ describe("session commands against the emulator over HTTP", () => {
 
     const login = await run("login");
     expect(login.code).toBe(0);
-    expect(JSON.parse(login.stdout)).toMatchObject({ ok: true, command: "login", sessionFile, status: { state: "connected" } });
+    expect(JSON.parse(login.stdout)).toMatchObject({
+      ok: true,
+      command: "login",
+      sessionFile,
+      status: { state: "connected" },
+    });
     expect(statSync(sessionFile).mode & 0o777).toBe(0o600);
     const record = JSON.parse(readFileSync(sessionFile, "utf8"));
-    const secrets = [CANARY_CREDENTIAL, record.accessToken.token, record.bearer.token, ...keyCanaries(keys.privateKeyPem)];
+    const secrets = [
+      CANARY_CREDENTIAL,
+      record.accessToken.token,
+      record.bearer.token,
+      ...keyCanaries(keys.privateKeyPem),
+    ];
     const tokensBefore = server.emulator.counts()["POST /oauth2/api/v1/token"];
 
     const status = await run("status");
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, command: "status", validate: { valid: true } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      ok: true,
+      command: "status",
+      validate: { valid: true },
+    });
 
     const tickle = await run("tickle");
     expect(tickle.code).toBe(0);
@@ -130,7 +155,8 @@ describe("ibauth keepalive", () => {
     const exited = new Promise<number | null>((done) => child.on("close", done));
     // Two ticks at a 1 s interval, then stop it the way a service manager would.
     const deadline = Date.now() + 10_000;
-    while (!/session connected/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!/session connected/.test(stderr) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 1200));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
@@ -141,6 +167,9 @@ describe("ibauth keepalive", () => {
     expect(server.emulator.counts()["POST /v1/api/logout"]).toBe(logoutsBefore + 1);
     const tickles = Object.entries(server.emulator.counts()).filter(([k]) => k.endsWith("/v1/api/tickle"));
     expect(tickles.reduce((n, [, c]) => n + c, 0)).toBeGreaterThanOrEqual(1);
-    expectClean({ code: 0, signal: null, stdout, stderr }, [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)]);
+    expectClean({ code: 0, signal: null, stdout, stderr }, [
+      CANARY_CREDENTIAL,
+      ...keyCanaries(keys.privateKeyPem),
+    ]);
   });
 });

@@ -39,7 +39,10 @@ export function tempDir(prefix = "ibauth-node-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestEmulator(publicKeyPem: string, options: Partial<StartEmulatorOptions> = {}): Promise<RunningEmulator> {
+export async function startTestEmulator(
+  publicKeyPem: string,
+  options: Partial<StartEmulatorOptions> = {},
+): Promise<RunningEmulator> {
   return startEmulator({
     clients: [{ clientId: CLIENT_ID, keys: { main: publicKeyPem }, credentials: [CANARY_CREDENTIAL] }],
     ...options,
@@ -69,7 +72,12 @@ export function writeWorkspace(keys: TestKeys, url: string, extra: Record<string
     ip_lookup_url: `${url}/__emulator/ip`,
     ...extra,
   };
-  writeFileSync(config, `${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
+  writeFileSync(
+    config,
+    `${Object.entries(fields)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\n")}\n`,
+  );
   return { dir, config, keyFile, cacheDir: join(dir, "cache") };
 }
 
@@ -81,7 +89,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a child process. Async on purpose: the emulator serves from this process. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; cacheDir?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; cacheDir?: string } = {},
+): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? tmpdir(),

@@ -24,7 +24,7 @@ export async function checkCommand(ctx: CliContext): Promise<void> {
       r.key ? `RSA ${r.key.bits}-bit, ${r.key.format}${r.key.mode ? `, mode ${r.key.mode}` : ""}` : undefined,
   );
   const key = resolved.key!;
-  const warnings = [...settings.unknown.map((k) => `unknown key ${k} is ignored (a typo?)`), ...key.warnings];
+  const warnings = key.warnings;
   out.line(`  fingerprint     ${key.fingerprint}`);
   out.line("                  (SHA-256 of the public key, SPKI DER: compare with the key IBKR registered)");
   for (const w of warnings) out.line(`${out.paint(33, "!")} ${w}`);

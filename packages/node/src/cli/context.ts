@@ -34,7 +34,10 @@ export interface CliContext {
 export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
   const logger = consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
   if (options.debug || level === "info") return logger;
-  return { ...logger, warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined) };
+  return {
+    ...logger,
+    warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined),
+  };
 }
 
 /**
