@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config";
-import { linkTestFolders } from "../support/links";
+import { linkTestFolders } from "../support/links.ts";
 
 linkTestFolders();
 

@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
-import { linkTestFolders } from "../support/links";
+import { linkTestFolders } from "../support/links.ts";
 
 linkTestFolders();
 

@@ -1,0 +1,98 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { runtimeUsages } from "./runtime-scan";
+
+const ROOT = join(import.meta.dirname, "../..");
+const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
+
+function run(command: string, args: string[], cwd: string): { ok: boolean; output: string } {
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    timeout: 150_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return {
+    ok: r.status === 0,
+    output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}`,
+  };
+}
+
+const packages = readdirSync(join(ROOT, "packages")).filter((d) =>
+  existsSync(join(ROOT, "packages", d, "package.json")),
+);
+const manifest = (dir: string) =>
+  JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8"));
+
+describe("publint (package.json against what is packed)", () => {
+  for (const dir of packages) {
+    test(manifest(dir).name, () => {
+      const r = run(bin("publint"), ["--strict", "."], join(ROOT, "packages", dir));
+      if (!r.ok) throw new Error(r.output);
+    });
+  }
+});
+
+describe("attw --pack --profile esm-only (types resolve for every entry point)", () => {
+  for (const dir of packages) {
+    const pkg = manifest(dir);
+    // A private package ships no npm entry points to type (@ibauth/deno is Deno source for JSR).
+    test.skipIf(pkg.private === true)(pkg.name, () => {
+      const r = run(
+        bin("attw"),
+        ["--pack", ".", "--profile", "esm-only", "--format", "ascii"],
+        join(ROOT, "packages", dir),
+      );
+      if (!r.ok) throw new Error(r.output);
+    });
+  }
+});
+
+describe("the core's build holds no runtime-specific code", () => {
+  test("packages/core/dist: no node:, cloudflare:, Node builtins, require, process, Buffer or Deno", () => {
+    const dist = join(ROOT, "packages/core/dist");
+    const files = readdirSync(dist).filter((f) => /\.(js|mjs|d\.ts)$/.test(f));
+    expect(files.length, "built files in packages/core/dist").toBeGreaterThan(0);
+    const found = files.flatMap((f) =>
+      runtimeUsages(readFileSync(join(dist, f), "utf8")).map((u) => `${f}: ${u}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  test("the scan recognises each kind of runtime usage", () => {
+    const offenders = [
+      'import { readFile } from "node:fs";',
+      'import { createHash } from "crypto";',
+      'const m = require("x");',
+      "const token = process.env.TOKEN;",
+      'const b = Buffer.from("x");',
+      "const v = Deno.env.get('X');",
+      'import { env } from "cloudflare:workers";',
+    ];
+    for (const line of offenders) expect(runtimeUsages(line), line).not.toEqual([]);
+    expect(
+      runtimeUsages('const msg = "failed to process request"; const buffer = new Uint8Array(4);'),
+    ).toEqual([]);
+  });
+});
+
+describe("examples type-check (tsc --noEmit with each example's tsconfig)", () => {
+  const examples = existsSync(join(ROOT, "examples"))
+    ? readdirSync(join(ROOT, "examples"), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+    : [];
+  test("there are examples", () => {
+    expect(examples.length).toBeGreaterThan(0);
+  });
+  for (const name of examples) {
+    test(`examples/${name}`, () => {
+      const tsconfig = join(ROOT, "examples", name, "tsconfig.json");
+      if (!existsSync(tsconfig)) throw new Error(`examples/${name} has no tsconfig.json to type-check with`);
+      const r = run(bin("tsc"), ["--noEmit", "-p", tsconfig], ROOT);
+      if (!r.ok) throw new Error(r.output);
+    });
+  }
+});
