@@ -10,7 +10,6 @@ export interface Settings {
   maxAssertionLifetimeSec: number;
   clockSkewSec: number;
   revokeEarlierBearers: boolean;
-  idleTimeoutMs: number;
 }
 
 /** What every handler can reach. */

@@ -70,9 +70,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   const initialIp = options.egressIp ?? "203.0.113.10";
   let egressIp = initialIp;
   const clock = new Clock(options.now);
-  const idleTimeoutMs = options.idleTimeoutMs ?? 360_000;
   const state = new EmulatorState(clock, {
-    idleTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? 360_000,
     maxSessionMs: options.maxSessionMs ?? 86_400_000,
     dailyResetHourUtc: options.dailyReset === false ? null : (options.dailyReset?.hourUtc ?? 5),
   });
@@ -88,7 +87,6 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 3600,
       clockSkewSec: options.clockSkewSec ?? 60,
       revokeEarlierBearers: options.revokeEarlierBearers ?? false,
-      idleTimeoutMs,
     },
     serverInfo: {
       MAC: randomHex(6)
@@ -100,6 +98,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   };
   const faults = new Faults();
   const log: RequestLogEntry[] = [];
+  const maxLog = options.maxLogEntries ?? 10_000;
   const counts = new Map<string, number>();
   let hangs = new AbortController(); // reset() releases requests parked by "hang" faults
   const usernames = () => [...new Set([...clients.values()].flatMap((c) => c.credentials))];
@@ -237,6 +236,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
 
     const entry: RequestLogEntry = { at: clock.now(), method, path, status: 0, ip };
     log.push(entry);
+    if (log.length > maxLog) log.splice(0, log.length - maxLog);
     const key = `${method} ${path}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const abort = signal ? AbortSignal.any([signal, hangs.signal]) : hangs.signal;

@@ -149,10 +149,4 @@ export class EmulatorState {
   release(s: SsoSession): void {
     if (this.holds(s)) this.holders.delete(s.username);
   }
-
-  /** Another platform (TWS, mobile, Client Portal) logs in: it takes the brokerage session. */
-  startCompeting(username?: string): void {
-    const names = username ? [username] : [...new Set([...this.sessions.values()].map((s) => s.username))];
-    for (const n of names) this.holders.set(n, { external: true });
-  }
 }

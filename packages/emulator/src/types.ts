@@ -44,6 +44,8 @@ export interface EmulatorOptions {
   revokeEarlierBearers?: boolean;
   /** Pacing (protocol §0.6), or false to disable. */
   rateLimits?: RateLimitOptions | false;
+  /** Request-log entries kept (oldest dropped first; counts() stays exact). Default 10 000. */
+  maxLogEntries?: number;
   /** Answer CORS preflights and add Access-Control-Allow-* headers (for browser tests). Default false. */
   cors?: boolean;
 }

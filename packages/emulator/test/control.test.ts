@@ -157,3 +157,13 @@ describe("CORS (cors: true)", () => {
     expect(pre.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("log size", () => {
+  it("keeps the newest maxLogEntries entries while counts stay exact", async () => {
+    const r = await rig({ maxLogEntries: 2 });
+    for (let i = 0; i < 3; i++)
+      await r.emu.fetch(`${BASE}/__emulator/ip`, { headers: { "x-emulator-client-ip": `192.0.2.${i}` } });
+    expect(r.emu.requests.map((e) => e.ip)).toEqual(["192.0.2.1", "192.0.2.2"]);
+    expect(r.emu.counts()).toEqual({ "GET /__emulator/ip": 3 });
+  });
+});
