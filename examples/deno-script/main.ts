@@ -1,20 +1,31 @@
 /**
  * Connects to the IBKR Web API, prints the accounts, and keeps the session alive with Deno KV + Deno.cron.
- * Configured by IBKR_* environment variables (see README.md). Ctrl-C logs the session out.
+ * Configured by IBKR_* environment variables, or by a Python-ibauth config.yaml named in IBKR_CONFIG
+ * (see README.md). Ctrl-C logs the session out.
  */
-import { authFromEnv, consoleLogger, denoKvStore, keepAliveCron, type LogLevel } from "@ibauth/deno";
+import {
+  consoleLogger,
+  denoKvStore,
+  IBAuth,
+  keepAliveCron,
+  type LogLevel,
+  optionsFromEnv,
+  optionsFromYaml,
+} from "@ibauth/deno";
 
 const logger = consoleLogger({ level: (Deno.env.get("IBKR_LOG_LEVEL") ?? "info") as LogLevel });
 // Deno KV keeps the session across restarts and isolates: a restart within the session's life logs in with
 // zero requests. IBKR_KV_KEY (base64 of 32 random bytes) encrypts the stored tokens.
+const configFile = Deno.env.get("IBKR_CONFIG");
+const options = configFile ? optionsFromYaml(configFile) : optionsFromEnv();
 const kv = await Deno.openKv(Deno.env.get("IBKR_KV_PATH"));
 const kvKey = Deno.env.get("IBKR_KV_KEY");
 const store = denoKvStore(kv, {
-  id: `${Deno.env.get("IBKR_CLIENT_ID")}:${Deno.env.get("IBKR_CREDENTIAL")}`,
+  id: `${options.clientId}:${options.credential}`, // only its hash enters the KV key
   ...(kvKey ? { encryptionKey: kvKey } : {}),
   logger,
 });
-const auth = authFromEnv({ store, logger });
+const auth = new IBAuth({ ...options, store, logger });
 
 // Registered before any await on IBKR: Deno Deploy only accepts Deno.cron at the top level of the module.
 const keepalive = keepAliveCron(auth, { logger });

@@ -224,3 +224,30 @@ function writeYamlSync(text: string): string {
   Deno.writeTextFileSync(`${dir}/c.yaml`, text);
   return `${dir}/c.yaml`;
 }
+
+Deno.test({
+  name: "permissions: no env access is ERR_CONFIG naming --allow-env (env and YAML alike)",
+  permissions: { env: false, read: true, write: false, net: false },
+  fn() {
+    const isEnvHint = (e: unknown) => codeOf(e) === "ERR_CONFIG" && /--allow-env/.test((e as Error).message);
+    assert.throws(() => optionsFromEnv(), isEnvHint);
+    // The npm yaml parser reads LOG_TOKENS / LOG_STREAM from the environment.
+    assert.throws(() => optionsFromYaml(yamlWithKeyPath), isEnvHint);
+  },
+});
+
+Deno.test({
+  name: "permissions: no read access is ERR_CONFIG naming --allow-read",
+  permissions: { env: true, read: false, write: false, net: false },
+  fn() {
+    assert.throws(
+      () => optionsFromEnv({ env: { ...FULL_ENV, IBKR_PRIVATE_KEY_FILE: "/some/key.pem" } }),
+      (e: unknown) => codeOf(e) === "ERR_CONFIG" && /--allow-read/.test((e as Error).message),
+    );
+  },
+});
+
+// Written before the permission tests drop write access.
+const yamlWithKeyPath = writeYamlSync(
+  `client_id: a\nclient_key_id: main\ncredential: u\nprivate_key_file: k.pem\n`,
+);
