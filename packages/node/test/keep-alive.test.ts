@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { IBAuth, type Logger } from "@ibauth/core";
+import { createEmulator, type Emulator } from "@ibauth/emulator";
+import { keepAlive } from "@ibauth/node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CANARY_CREDENTIAL, CLIENT_ID, makeKeys, type TestKeys } from "./helpers";
+
+const ORIGIN = "http://127.0.0.1:1";
+let keys: TestKeys;
+
+beforeAll(() => {
+  keys = makeKeys();
+});
+
+function setup(): { emu: Emulator; auth: IBAuth } {
+  const emu = createEmulator({ clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: [CANARY_CREDENTIAL] }] });
+  const auth = new IBAuth({
+    clientId: CLIENT_ID,
+    clientKeyId: "main",
+    credential: CANARY_CREDENTIAL,
+    privateKey: keys.privateKeyPem,
+    baseUrl: ORIGIN,
+    ipLookupUrl: `${ORIGIN}/__emulator/ip`,
+    fetch: emu.fetch,
+    retry: { attempts: 1 },
+    timeoutMs: 5_000,
+  });
+  return { emu, auth };
+}
+
+/** Collects log lines as `level msg`. */
+function recorder(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (_fields: Record<string, unknown>, msg?: string) => lines.push(`${level} ${msg}`);
+  return { lines, logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
+}
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const tickleTimes = (emu: Emulator) => emu.requests.filter((r) => r.path === "/v1/api/tickle").map((r) => r.at);
+
+describe("keepAlive", () => {
+  it("does not keep the process alive by itself (unref'd timer)", async () => {
+    const script = `
+      import { IBAuth } from "@ibauth/core";
+      import { keepAlive } from "@ibauth/node";
+      const auth = new IBAuth({ clientId: "c", clientKeyId: "main", credential: "u", privateKey: process.env.PEM, baseUrl: "http://127.0.0.1:1" });
+      keepAlive(auth, { intervalMs: 60_000 });`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: import.meta.dirname,
+      env: { PATH: process.env.PATH ?? "", PEM: keys.privateKeyPem },
+      stdio: "inherit",
+    });
+    const started = Date.now();
+    const code = await new Promise<number | null>((done) => {
+      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.on("close", (c) => {
+        clearTimeout(kill);
+        done(c);
+      });
+    });
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("heals a dropped brokerage session on the next tick and says so once", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    const { logger, lines } = recorder();
+    const ticker = keepAlive(auth, { intervalMs: 1_100, logger });
+    emu.dropBrokerageSession();
+    await until(() => lines.some((l) => l.includes("healed")));
+    await until(() => tickleTimes(emu).length >= 2);
+    await ticker.stop();
+    expect(lines.filter((l) => l.includes("healed"))).toEqual(["info keepalive healed the session (reinit)"]);
+    expect(auth.status().state).toBe("connected");
+  });
+
+  it("backs off after failures, logs the failure once, and returns to the interval after a success", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    const { logger, lines } = recorder();
+    emu.failNext({ path: "/v1/api/tickle", count: 2, kind: "reset" });
+    const ticker = keepAlive(auth, { intervalMs: 1_100, backoffMs: [100, 300], logger });
+    await until(() => tickleTimes(emu).length >= 4);
+    await ticker.stop();
+    const [t1, t2, t3, t4] = tickleTimes(emu) as [number, number, number, number];
+    expect(t2 - t1).toBeLessThan(700); // first back-off
+    expect(t3 - t2).toBeLessThan(900); // second back-off
+    expect(t3 - t2).toBeGreaterThanOrEqual(t2 - t1); // growing
+    expect(t4 - t3).toBeGreaterThanOrEqual(1_000); // the interval again
+    expect(lines.filter((l) => l.startsWith("warn"))).toEqual(["warn keepalive tick failed; backing off"]);
+    expect(lines.filter((l) => l.includes("recovered"))).toHaveLength(1);
+  });
+
+  it("never overlaps ticks, even when one is slower than the interval", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    const realTick = auth.tick.bind(auth);
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    auth.tick = async () => {
+      calls++;
+      most = Math.max(most, ++running);
+      try {
+        return await realTick();
+      } finally {
+        running--;
+      }
+    };
+    emu.failNext({ path: "/v1/api/tickle", kind: "status", status: 503, delayMs: 1_500 });
+    const ticker = keepAlive(auth, { intervalMs: 100, backoffMs: [100], logger: recorder().logger });
+    await until(() => calls >= 3);
+    await ticker.stop();
+    expect(most).toBe(1);
+  });
+
+  it("stop({ logout: true }) waits for a tick in flight, then logs out", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    emu.failNext({ path: "/v1/api/tickle", kind: "status", status: 503, delayMs: 800 });
+    const ticker = keepAlive(auth, { intervalMs: 50 });
+    await until(() => tickleTimes(emu).length > 0);
+    await ticker.stop({ logout: true });
+    expect(emu.counts()["POST /v1/api/logout"]).toBe(1);
+    const logoutAt = emu.requests.find((r) => r.path === "/v1/api/logout")?.at ?? 0;
+    // The slow tickle arrived first and answered 800 ms later; logout came after that answer.
+    expect(logoutAt - (tickleTimes(emu)[0] ?? 0)).toBeGreaterThanOrEqual(790);
+    expect(auth.status().state).toBe("closed");
+  });
+});
