@@ -36,6 +36,8 @@ export const STEPS: Step[] = [
 
 export const RETRY_AFTER_S = 30;
 
+export const NO_BRIDGE = '"no bridge"';
+
 export interface Fault {
   name: string;
   /** `emu.failNext` options, without path and count. */
@@ -60,8 +62,23 @@ export const FAULTS: Fault[] = [
   { name: "401", inject: { status: 401 }, codes: ["ERR_AUTH", "ERR_SESSION", "ERR_HTTP"] },
   { name: "410 Gone", inject: { status: 410, body: "" }, codes: ["ERR_SESSION", "ERR_HTTP"] },
   {
-    name: '"no bridge"',
+    name: NO_BRIDGE,
     inject: { status: 400, body: { error: "Bad Request: no bridge", statusCode: 400 } },
     codes: ["ERR_SESSION", "ERR_HTTP"],
   },
 ];
+
+/** Answers that come as HTTP statuses (not transport failures, not 429). */
+const STATUS_FAULTS = new Set(["500", "503", "HTML page", "401", "410 Gone", NO_BRIDGE]);
+
+/**
+ * The codes that tell the truth about a fault at a step. The IP lookup is not IBKR: its HTTP errors are
+ * plain ERR_HTTP, never an IBKR session or credential verdict. At the token and bearer steps a 400 is
+ * IBKR refusing the signed request, so ERR_AUTH fits there too.
+ */
+export function codesFor(step: Step, fault: Fault): string[] {
+  if (step.name === "ip" && STATUS_FAULTS.has(fault.name)) return ["ERR_HTTP"];
+  if ((step.name === "token" || step.name === "bearer") && fault.name === NO_BRIDGE)
+    return ["ERR_AUTH", ...fault.codes];
+  return fault.codes;
+}

@@ -47,10 +47,31 @@ export interface Hit {
   failure?: string;
 }
 
-/** Wraps the real fetch to the emulator: it only observes, the SDK still talks to the emulator over HTTP. */
+/**
+ * Wraps the real fetch to the emulator: it only observes, the SDK still talks to the emulator over HTTP.
+ * `settled()` waits until the SDK has nothing in flight (e.g. the token request a failed IP lookup left
+ * running, which may still be signing its assertion), so that moving the virtual clock does not make a
+ * request look as if it spent minutes on the wire.
+ */
 export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalThis.fetch) {
   const hits: Hit[] = [];
-  const record: typeof fetch = async (input, init) => {
+  const inFlight = new Set<Promise<unknown>>();
+  const settled = async () => {
+    for (;;) {
+      const seen = hits.length;
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      // real time for work that has not reached fetch yet (signing, on a machine shared with others)
+      await new Promise((r) => setTimeout(r, 50));
+      if (hits.length === seen && !inFlight.size) return;
+    }
+  };
+  const record: typeof fetch = (input, init) => {
+    const p = send(input, init);
+    const tracked = p.catch(() => {}).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    return p;
+  };
+  const send: typeof fetch = async (input, init) => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const hit: Hit = { at: clock.now(), method, path: url.pathname };
@@ -65,7 +86,7 @@ export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalT
       throw error;
     }
   };
-  return { fetch: record, hits };
+  return { fetch: record, hits, settled };
 }
 
 /** Requests per endpoint, as `METHOD /path` (same keys as `emu.counts()`). */

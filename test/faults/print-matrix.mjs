@@ -8,14 +8,16 @@ import { root } from "./workspace-packages.mjs";
 
 const resultsFile = join(root, ".tmp/fault-matrix.json");
 const run = spawnSync("npx", ["vitest", "run", "--project", "faults"], { cwd: root, stdio: "inherit" });
-let results;
+let recorded;
 try {
-  results = JSON.parse(readFileSync(resultsFile, "utf8"));
+  recorded = JSON.parse(readFileSync(resultsFile, "utf8"));
 } catch {
   console.error(`no results in ${resultsFile}: the faults project did not get to write them`);
   process.exit(run.status || 1);
 }
+const { results, settings } = recorded;
 const report = renderReport(results, {
+  ...settings,
   date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
 });
 writeFileSync(join(root, "test/faults/MATRIX.md"), report);

@@ -8,7 +8,7 @@ export function renderMatrix(results, mode) {
   const cell = (step, fault) => {
     const r = rows.find((x) => x.step === step && x.fault === fault);
     if (!r) return "";
-    return `${r.outcome}${r.problems.length ? " ❌" : ""}`;
+    return `${r.outcome} (${r.hits})${r.problems.length ? " ❌" : ""}`;
   };
   const lines = [
     `| step \\ fault | ${faults.join(" | ")} |`,
@@ -25,6 +25,7 @@ export function renderProblems(results) {
   return bad.map((r) => `- **${r.step} × ${r.fault} (${r.mode})**: ${r.problems.join("; ")}`).join("\n");
 }
 
+/** @param {{date:string, timeoutMs:number, retry:{attempts:number, baseDelayMs:number}, retryAfterS:number}} meta */
 export function renderReport(results, meta) {
   return [
     "# Fault matrix",
@@ -33,10 +34,15 @@ export function renderReport(results, meta) {
     `(${meta.date}, ${results.length} cells). Each cell: the SDK against the emulator over HTTP on 127.0.0.1,`,
     "virtual clock shared by both, the fault injected with `emu.failNext` on the step's endpoint.",
     "`recovered` = the public call succeeded; `ERR_xxx` = it threw an IbauthError with that code naming the step;",
-    "`returned HTTP nnn` = `auth.fetch` handed IBKR's answer to the caller; ❌ = a check failed (listed below).",
+    "`returned HTTP nnn` = `auth.fetch` handed IBKR's answer to the caller; (n) = requests the SDK sent to the",
+    "refusing endpoint; ❌ = a check failed (listed below). Every cell also checks: no hang (10 s watchdog), no 429",
+    "provoked by the SDK itself, no request before Retry-After (or, for IBKR without one, the retry delay), at most",
+    `${meta.retry.attempts + 1} requests to the refusing endpoint, and (fault once) that the next \`auth.fetch\` succeeds.`,
     "",
     `Calls: token/ip/bearer/init = \`connect()\`, validate = \`validateSso()\`, tickle = \`tick()\`, logout = \`logout()\`,`,
-    'request = `auth.fetch("/v1/api/iserver/accounts")`. SDK options: `timeoutMs: 400`, `retry: { attempts: 3, baseDelayMs: 500 }`.',
+    'request = `auth.fetch("/v1/api/iserver/accounts")`.',
+    `SDK options: \`timeoutMs: ${meta.timeoutMs}\`, \`retry: { attempts: ${meta.retry.attempts}, baseDelayMs: ${meta.retry.baseDelayMs} }\`;`,
+    `injected Retry-After: ${meta.retryAfterS} s.`,
     "",
     "## Fault once (the next request succeeds)",
     "",

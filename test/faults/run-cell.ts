@@ -3,12 +3,12 @@
 // from the requests the SDK actually sent.
 import { isIbauthError } from "@ibauth/core";
 import type { Fault, Step } from "./cells";
-import { DATA_PATH } from "./cells";
+import { codesFor, DATA_PATH, NO_BRIDGE } from "./cells";
 import { type ClientKeys, type Hit, makeAuth, recordingFetch, START, type VirtualClock } from "./harness";
 
 export const CREDENTIAL = "faultuser";
-/** Small, so a hung request costs little real time; the emulator answers in-process-fast otherwise. */
-export const TIMEOUT_MS = 400;
+/** Small, so a hung request costs little real time, yet above what a loaded 2-core machine needs to answer. */
+export const TIMEOUT_MS = 800;
 export const RETRY = { attempts: 3, baseDelayMs: 500 };
 /** Real-time bound on any one public call; hitting it means the SDK hung. */
 export const WATCHDOG_MS = 10_000;
@@ -102,13 +102,15 @@ function checkPacing(step: Step, fault: Fault, hits: Hit[], problems: string[]):
   const refused = hits.filter((h) => matches(step, h)).length;
   if (refused > MAX_HITS)
     problems.push(`${refused} requests to ${step.path} while it refused (max ${MAX_HITS})`);
-  const ibkr = hits.filter(isIbkr);
-  ibkr.forEach((h, i) => {
+  // The IP lookup is another service: its 429 does not hold back IBKR requests, and the reverse.
+  hits.forEach((h, i) => {
     if (h.status !== 429) return;
     if (!fault.name.startsWith("429")) problems.push(`the emulator's own pacing answered 429 on ${h.path}`);
-    const next = ibkr[i + 1];
+    const next = hits.slice(i + 1).find((n) => isIbkr(n) === isIbkr(h));
     const seconds = Number(h.retryAfter);
-    const wait = h.retryAfter && Number.isFinite(seconds) ? seconds * 1000 : RETRY.baseDelayMs;
+    // Retry-After binds any service; without one, IBKR (penalty box) still gets a back-off.
+    const wait =
+      h.retryAfter && Number.isFinite(seconds) ? seconds * 1000 : isIbkr(h) ? RETRY.baseDelayMs : 0;
     if (next && next.at - h.at < wait) {
       problems.push(
         `${next.method} ${next.path} sent ${next.at - h.at} ms after a 429 (must wait ${wait} ms)`,
@@ -143,17 +145,30 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
     ...fault.inject,
   });
   const outcome = await describe(step, await settle(step.run(auth)), problems);
-  if (outcome.startsWith("ERR_") && !fault.codes.includes(outcome)) {
-    problems.push(`${outcome} does not describe a ${fault.name} (expected ${fault.codes.join(" or ")})`);
+  // A caller that tries again at once after a 429 must not make the SDK send before Retry-After.
+  if (fault.name.startsWith("429")) {
+    if ((await settle(step.run(auth))).hung) problems.push("hung when called again after the 429");
   }
-  const mustHeal =
-    step.name === "request" && (fault.name === "401" || fault.name === '"no bridge"') && mode === "once";
-  if (mustHeal && outcome !== "recovered")
-    problems.push(`auth.fetch must heal a single ${fault.name} and replay`);
-  const hits = checkPacing(step, fault, rec.hits.slice(armedAt), problems);
+  const codes = codesFor(step, fault);
+  if (outcome.startsWith("ERR_") && !codes.includes(outcome)) {
+    problems.push(
+      `${outcome} does not describe a ${fault.name} at ${step.name} (expected ${codes.join(" or ")})`,
+    );
+  }
+  // "no bridge" always means the brokerage session is gone. A 401 on a live session can be the endpoint's
+  // own refusal (/portfolio/* before /portfolio/accounts): the SDK may hand it back once a tickle shows
+  // the session alive, so there only the probe is required.
+  const armed = rec.hits.slice(armedAt);
+  if (step.name === "request" && mode === "once" && outcome !== "recovered") {
+    if (fault.name === NO_BRIDGE) problems.push('auth.fetch must heal one "no bridge" and replay');
+    if (fault.name === "401" && !armed.some((h) => h.path === "/v1/api/tickle"))
+      problems.push("auth.fetch handed back a 401 without checking the session");
+  }
+  const hits = checkPacing(step, fault, armed, problems);
 
   // Self-healing afterwards: once the fault has passed, the next user call works (not after logout).
   if (mode === "once" && step.name !== "logout" && outcome !== "HANG") {
+    if (outcome !== "recovered") await rec.settled();
     ctx.clock.advance(RETRY_AFTER_PAUSE);
     const after = await settle(auth.fetch(DATA_PATH));
     const ok = after.value instanceof Response && after.value.ok;
@@ -162,6 +177,8 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
         `the next auth.fetch after the fault did not succeed (${after.hung ? "hung" : isIbauthError(after.error) ? after.error.code : after.value instanceof Response ? after.value.status : String(after.error)})`,
       );
   }
+  // nothing this cell left running may reach the next cell's emulator
+  if (outcome !== "recovered" || problems.length) await rec.settled();
   return { step: step.name, fault: fault.name, mode, outcome, hits, problems };
 }
 
