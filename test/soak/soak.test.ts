@@ -34,6 +34,9 @@ beforeAll(async () => {
 });
 afterAll(() => rig?.close());
 
+/** "11-02 18:30:15" (UTC) */
+const stamp = (t: number) => new Date(t).toISOString().slice(5, 19).replace("T", " ");
+
 function failure(e: unknown): string {
   return isIbauthError(e) ? `${e.code}@${e.step}: ${e.message}` : String(e);
 }
@@ -57,15 +60,14 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
         const outcome = await auth.tick();
         actions[outcome.action] = (actions[outcome.action] ?? 0) + 1;
       } catch (e) {
-        tickFailures.push(`${new Date(clock.t).toISOString()} ${failure(e)}`);
+        tickFailures.push(`${stamp(clock.t)} ${failure(e)}`);
       }
     } else {
       const calls = Array.from({ length: BURST_SIZE }, () => auth.fetch(DATA));
       userCalls += calls.length;
       for (const r of await Promise.allSettled(calls)) {
-        if (r.status === "rejected")
-          userFailures.push(`${new Date(clock.t).toISOString()} ${failure(r.reason)}`);
-        else if (!r.value.ok) userFailures.push(`${new Date(clock.t).toISOString()} HTTP ${r.value.status}`);
+        if (r.status === "rejected") userFailures.push(`${stamp(clock.t)} ${failure(r.reason)}`);
+        else if (!r.value.ok) userFailures.push(`${stamp(clock.t)} HTTP ${r.value.status}`);
         else await r.value.arrayBuffer();
       }
     }
@@ -85,18 +87,19 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
   const tickles = n("GET /v1/api/tickle") + n("POST /v1/api/tickle");
   const inits = n("POST /v1/api/iserver/auth/ssodh/init") + n("GET /v1/api/iserver/auth/ssodh/init");
   const status = auth.status();
+  const tokenTimes = rec.hits.filter((h) => `${h.method} ${h.path}` === TOKEN).map((h) => h.at);
 
   console.log(
     [
       "",
       `Soak: ${DURATION / 3_600_000} virtual hours in ${((performance.now() - wallStart) / 1000).toFixed(1)} s wall time`,
-      `events: ${EVENTS.map((e) => `${new Date(e.at).toISOString().slice(11, 19)} ${e.name}`).join("; ")}; daily reset ${new Date(DAILY_RESET_AT).toISOString().slice(11, 16)} UTC`,
+      `start ${stamp(START)}; events: ${EVENTS.map((e) => `${stamp(e.at)} ${e.name}`).join("; ")}; ${stamp(DAILY_RESET_AT)} daily reset (emulator)`,
       "",
       "| count | observed | expected |",
       "|---|---|---|",
       `| user calls (auth.fetch) | ${userCalls} | failed: ${userFailures.length} (expected 0) |`,
       `| keepalive ticks | ${ticks} | failed: ${tickFailures.length} (expected 0); actions ${JSON.stringify(actions)} |`,
-      `| access tokens (logins) | ${n(TOKEN)} | 1 (a 2nd only as a refresh in the token's last ${REFRESH_MARGIN_MS / 60_000} min) |`,
+      `| access tokens (logins) | ${n(TOKEN)} at ${tokenTimes.map(stamp).join(", ")} | 1 (a 2nd only as a refresh in the token's last ${REFRESH_MARGIN_MS / 60_000} min, from ${stamp(START + EXPIRES_IN_MS - REFRESH_MARGIN_MS)}) |`,
       `| IP lookups | ${n(IP)} | ${1 + ipChanges}..${expectedBearers} (first login + each IP change, at most one per bearer) |`,
       `| SSO bearers | ${n(BEARER)} | ${expectedBearers} = 1 + ${ipChanges} IP changes + ${resets} daily reset |`,
       `| ssodh/init | ${inits} | ${expectedInits} = ${expectedBearers} bearers + ${competing} competing session |`,
@@ -119,7 +122,6 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
   expect(n(BEARER)).toBe(expectedBearers);
   expect(inits).toBe(expectedInits);
   // One login; a second access token is only allowed as a refresh inside the first one's margin.
-  const tokenTimes = rec.hits.filter((h) => `${h.method} ${h.path}` === TOKEN).map((h) => h.at);
   expect(tokenTimes.length).toBeGreaterThanOrEqual(1);
   expect(tokenTimes.length).toBeLessThanOrEqual(2);
   if (tokenTimes[1] !== undefined)
