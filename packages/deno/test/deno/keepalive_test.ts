@@ -167,3 +167,31 @@ Deno.test("keepAliveCron: a throwing onTick callback does not stop the keepalive
   await until(() => calls >= 2, "two ticks despite the throwing callback");
   await handle.stop();
 });
+
+Deno.test("keepAliveCron rides out emulator-injected faults (resets, HTML 503s, 500s) and recovers", async () => {
+  const { emu, auth } = await connected();
+  await auth.connect();
+  const reports: TickReport[] = [];
+  const handle = keepAliveCron(auth, {
+    mode: "interval",
+    intervalMs: 30,
+    maxBackoffMs: 60,
+    onTick: (r) => reports.push(r),
+  });
+  try {
+    await until(() => reports.some((r) => r.ok === true), "a good tick before the faults");
+    for (const fault of [
+      { kind: "reset" as const },
+      { kind: "html" as const, status: 503 },
+      { kind: "status" as const, status: 500, body: { error: "failed to process request" } },
+    ]) {
+      const seen = reports.length;
+      emu.failNext({ path: "*", count: 12, ...fault });
+      await until(() => failures(reports.slice(seen)).length > 0, `a failed tick under ${fault.kind}`);
+      await until(() => reports.at(-1)?.ok === true, `recovery after ${fault.kind}`);
+    }
+  } finally {
+    await handle.stop();
+  }
+  assert.equal(emu.state().faults.length, 0, "some injected faults were never hit");
+});
