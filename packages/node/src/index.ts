@@ -1,3 +1,5 @@
+// Everything from the core too, so a Node app needs only this package.
+export * from "@ibauth/core";
 export type { AuthOverrides } from "./auth-from";
 export { authFromEnv, authFromYaml } from "./auth-from";
 export { fileStore } from "./file-store";
