@@ -5,7 +5,6 @@ import { type EmulatorControls, type EmulatorSnapshot, runControl } from "./cont
 import { Faults } from "./faults.js";
 import { IssuerKey, KeyRing } from "./keys.js";
 import { Pacer } from "./pacing.js";
-import { randomHex } from "./random.js";
 import { errorFor, htmlPage, json } from "./responses.js";
 import { ssoSessionsEndpoint } from "./sso.js";
 import { EmulatorState } from "./state.js";
@@ -88,11 +87,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       clockSkewSec: options.clockSkewSec ?? 60,
       revokeEarlierBearers: options.revokeEarlierBearers ?? false,
     },
+    // constants, not random: workerd forbids random values at global scope, where users may build this
     serverInfo: {
-      MAC: randomHex(6)
-        .toUpperCase()
-        .replace(/(..)(?!$)/g, "$1:"),
-      serverName: `JifEmu${randomHex(2)}`,
+      MAC: "02:00:5E:10:00:01",
+      serverName: "JifEmu0001",
       serverVersion: "Build 10.30.1 (@ibauth/emulator)",
     },
   };
@@ -265,19 +263,14 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       init && typeof init === "object" && Object.keys(init).every((k) => REQUEST_INIT_KEYS.has(k))
         ? init
         : undefined;
-    if (input instanceof Request && !initLike) {
+    if (input instanceof Request && initLike?.body === undefined) {
       // a Request is taken as it would be on the wire: Content-Length only if the header is there
-      request = input;
+      request = initLike ? new Request(input, initLike) : input;
       lengthKnown = request.headers.has("content-length");
     } else {
       request = new Request(input, initLike);
       // fetch() adds Content-Length for every body except a stream (and 0 for a POST without body)
-      const body = initLike?.body;
-      lengthKnown =
-        request.headers.has("content-length") ||
-        (body !== undefined
-          ? !(body instanceof ReadableStream)
-          : !(input instanceof Request) || input.body === null);
+      lengthKnown = request.headers.has("content-length") || !(initLike?.body instanceof ReadableStream);
     }
     const outcome = await handle(request, lengthKnown, request.signal);
     if ("reset" in outcome) {
