@@ -1,1 +1,116 @@
-export default async function setup() {}
+// Node side of the cloudflare test project (vitest runs globalSetup in Node, the tests in workerd):
+// 1. `wrangler deploy --dry-run --outdir` bundles examples/cloudflare-worker and the bundle size is printed;
+// 2. that very bundle runs in a bare Miniflare WITHOUT nodejs_compat, against the emulator over real
+//    HTTP on 127.0.0.1. test/bare.test.ts drives it through the URLs provided here.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { generateClientKeys, startEmulator } from "@ibauth/emulator";
+import { Miniflare } from "miniflare";
+import type { TestProject } from "vitest/node";
+
+export interface BareRun {
+  workerUrl: string;
+  startError: string;
+  emulatorUrl: string;
+  apiKey: string;
+  bundle: {
+    bytes: number;
+    gzipBytes: number;
+    nodeImports: number;
+    wranglerExit: number | null;
+    wranglerOutput: string;
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    bare: BareRun;
+  }
+}
+
+const root = fileURLToPath(new URL("../../../../", import.meta.url));
+const example = join(root, "examples/cloudflare-worker");
+
+function dryRun(outdir: string) {
+  const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: example,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    timeout: 120_000,
+  });
+  return { exit: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+export default async function setup(project: TestProject) {
+  const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-"));
+  const run = dryRun(outdir);
+  let script = "";
+  try {
+    script = readFileSync(join(outdir, "index.js"), "utf8");
+  } catch {}
+  const bundle = {
+    bytes: Buffer.byteLength(script),
+    gzipBytes: gzipSync(script).length,
+    nodeImports: (script.match(/from\s*["']node:|require\(["']node:|import\(["']node:/g) ?? []).length,
+    wranglerExit: run.exit,
+    wranglerOutput: run.output.slice(-2000),
+  };
+  console.log(
+    `\n[cloudflare] examples/cloudflare-worker via wrangler deploy --dry-run\n` +
+      `  bundle      ${(bundle.bytes / 1024).toFixed(1)} KiB\n` +
+      `  gzip        ${(bundle.gzipBytes / 1024).toFixed(1)} KiB\n` +
+      `  node:* imports ${bundle.nodeImports}\n`,
+  );
+
+  const keys = await generateClientKeys({ bits: 2048 });
+  const emulatorOptions = {
+    clients: [{ clientId: "bare-client", keys: { main: keys.publicKeyPem }, credentials: ["bareuser"] }],
+    egressIp: "127.0.0.1",
+    dailyReset: false as const,
+  };
+  const emulator = await startEmulator({ port: 0, host: "127.0.0.1", ...emulatorOptions });
+  const apiKey = `bare-${crypto.randomUUID()}`;
+  let mf: Miniflare | undefined;
+  let workerUrl = "";
+  let startError = "";
+  if (script) {
+    try {
+      mf = new Miniflare({
+        modules: true,
+        script,
+        compatibilityDate: "2026-04-01",
+        compatibilityFlags: [],
+        kvNamespaces: ["IBAUTH_SESSIONS"],
+        bindings: {
+          IBKR_CLIENT_ID: "bare-client",
+          IBKR_CLIENT_KEY_ID: "main",
+          IBKR_CREDENTIAL: "bareuser",
+          IBKR_PRIVATE_KEY: keys.privateKeyPem,
+          IBKR_BASE_URL: emulator.url,
+          IBKR_IP_LOOKUP_URL: `${emulator.url}/__emulator/ip`,
+          IBAUTH_API_KEY: apiKey,
+          IBAUTH_SESSION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+          IBAUTH_LOG_LEVEL: "warn",
+        },
+        unsafeTriggerHandlers: true,
+        host: "127.0.0.1",
+        port: 0,
+      });
+      workerUrl = (await mf.ready).origin;
+    } catch (error) {
+      // Reported by test/bare.test.ts as a failure rather than aborting every test of the project.
+      startError = error instanceof Error ? error.message : String(error);
+    }
+  }
+  project.provide("bare", { workerUrl, startError, emulatorUrl: emulator.url, apiKey, bundle });
+
+  return async () => {
+    await mf?.dispose();
+    await emulator.close();
+    rmSync(outdir, { recursive: true, force: true });
+  };
+}
