@@ -14,7 +14,13 @@ const TEXT_KEYS = {
   user_agent: "userAgent",
 } as const satisfies Record<string, keyof IBAuthOptions>;
 
-const REQUIRED = ["client_id", "client_key_id", "credential", "private_key_file"] as const;
+/** Required keys, and the option that can stand in for each one. */
+const REQUIRED = {
+  client_id: "clientId",
+  client_key_id: "clientKeyId",
+  credential: "credential",
+  private_key_file: "privateKey",
+} as const satisfies Record<string, keyof IBAuthOptions>;
 
 /**
  * Builds IBAuth options from a YAML file in the Python ibauth format (`client_id`, `client_key_id`,
@@ -36,9 +42,9 @@ export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOpt
       throw configError("alternative_ips must be a list of IP addresses", "alternative_ips");
     }
   }
-  const missing = REQUIRED.filter(
-    (key) => scalar(data, key) === undefined && !(key === "private_key_file" && overrides.privateKey),
-  );
+  const missing = Object.entries(REQUIRED)
+    .filter(([key, option]) => scalar(data, key) === undefined && overrides[option] === undefined)
+    .map(([key]) => key);
   if (missing.length > 0) {
     throw missingSettings(
       missing,

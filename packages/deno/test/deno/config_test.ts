@@ -176,6 +176,19 @@ Deno.test("yaml: every missing key is named in one ERR_CONFIG", async () => {
   );
 });
 
+Deno.test("yaml: overrides win and stand in for missing keys", async () => {
+  const { privateKeyPem } = await clientKeys();
+  const path = await writeYaml("client_id: from-file\nclient_key_id: main\n");
+  const options = optionsFromYaml(path, {
+    clientId: "from-override",
+    credential: CANARY.credential,
+    privateKey: privateKeyPem,
+  });
+  assert.equal(options.clientId, "from-override");
+  assert.equal(options.credential, CANARY.credential);
+  assert.equal(options.privateKey, privateKeyPem);
+});
+
 Deno.test("yaml: a syntax error gives the position, never the offending line (canary)", async () => {
   const path = await writeYaml(`client_id: a\ncredential: "${CANARY.credential}\n  private_key_file: [x\n`);
   assert.throws(

@@ -144,6 +144,27 @@ Deno.test("keepAliveCron uses Deno.cron when the runtime has it; stop() unregist
   await again.stop();
 });
 
+Deno.test("keepAliveCron without Deno.cron: auto falls back to the timer, cron mode is ERR_CONFIG", async () => {
+  const { emu, auth } = await connected();
+  await auth.connect();
+  const original = Object.getOwnPropertyDescriptor(Deno, "cron");
+  // A runtime without the unstable API (no --unstable-cron): Deno.cron is simply absent.
+  Object.defineProperty(Deno, "cron", { value: undefined, configurable: true });
+  try {
+    assert.throws(
+      () => keepAliveCron(auth, { mode: "cron" }),
+      (e) => isIbauthError(e) && e.code === "ERR_CONFIG" && /--unstable-cron/.test(e.message),
+    );
+    const before = tickles(emu);
+    const handle = keepAliveCron(auth, { schedule: "* * * * *", intervalMs: 40 });
+    assert.equal(handle.mode, "interval");
+    await until(() => tickles(emu) > before, "a timer tick");
+    await handle.stop();
+  } finally {
+    if (original) Object.defineProperty(Deno, "cron", original);
+  }
+});
+
 Deno.test("keepAliveCron: a schedule Deno.cron refuses is ERR_CONFIG naming it", async () => {
   const { auth } = await connected();
   assert.throws(
