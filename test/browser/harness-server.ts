@@ -2,7 +2,7 @@
 // 127.0.0.1 port) to a browser. Binds 127.0.0.1 only.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type RunningEmulator, startEmulator } from "@ibauth/emulator";
+import { type RunningEmulator, startEmulator } from "@ibauth/emulator/node";
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>ibauth conformance</title>
 <script type="module" src="/suite.js"></script></head><body>ibauth conformance</body></html>`;

@@ -96,3 +96,8 @@ describe("examples type-check (tsc --noEmit with each example's tsconfig)", () =
     });
   }
 });
+
+test("the cross-runtime test code type-checks (tsc --noEmit)", () => {
+  const r = run(bin("tsc"), ["--noEmit", "-p", "test/conformance/tsconfig.json"], ROOT);
+  if (!r.ok) throw new Error(r.output);
+});

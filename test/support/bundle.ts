@@ -4,7 +4,10 @@
 import { createRequire } from "node:module";
 import { ROOT } from "./links";
 
-type Esbuild = typeof import("esbuild");
+/** The part of esbuild's API used here (its types are not reachable from this folder). */
+interface Esbuild {
+  build(options: Record<string, unknown>): Promise<{ outputFiles?: { text: string }[] }>;
+}
 
 const esbuild: Esbuild = createRequire(createRequire(`${ROOT}package.json`).resolve("tsup"))("esbuild");
 
@@ -29,7 +32,7 @@ export async function bundle(options: BundleOptions): Promise<string> {
     minify: options.minify ?? false,
     logLevel: "silent",
   });
-  const file = result.outputFiles[0];
+  const file = result.outputFiles?.[0];
   if (!file) throw new Error(`esbuild produced no output for ${options.entry}`);
   return file.text;
 }

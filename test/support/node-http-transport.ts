@@ -1,5 +1,5 @@
 // Node-only: the emulator behind a real HTTP server on 127.0.0.1, reached with the runtime's fetch.
-import { startEmulator } from "@ibauth/emulator";
+import { startEmulator } from "@ibauth/emulator/node";
 import { localHandle, type Transport } from "./emulator-handle";
 
 export const nodeHttpTransport: Transport = {
