@@ -4,7 +4,7 @@
 // resolve, Deno 2.9 "migrates" the nearest pnpm-workspace.yaml into the package.json of the working
 // directory's workspace, rewriting the repo's root package.json. Outside the repo there is none to touch.
 //
-// CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests and the example.
+// CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests, the benchmark and the example.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,9 +29,16 @@ export function testFlags(tmp) {
   ];
 }
 
-/** deno check for the package (source and Deno tests) and for the example. */
+/** deno check for the package (source, Deno tests, benchmark) and for the example. */
 export const CHECKS = {
-  package: ["check", "--config", join(PKG, "deno.json"), join(PKG, "src/mod.ts"), join(PKG, "test/deno")],
+  package: [
+    "check",
+    "--config",
+    join(PKG, "deno.json"),
+    join(PKG, "src/mod.ts"),
+    join(PKG, "test/deno"),
+    join(PKG, "bench"),
+  ],
   example: [
     "check",
     "--config",
