@@ -41,6 +41,7 @@ async function issue(form: URLSearchParams, env: Env): Promise<Response> {
     throw new Rejection(400, `client_assertion_type must be ${ASSERTION_TYPE}`, "client_assertion_type");
   const assertion = need("client_assertion");
   const scopes = need("scope").split(/\s+/).filter(Boolean);
+  if (scopes.length === 0) throw new Rejection(400, "Missing required parameter: scope", "scope");
 
   const what = "client_assertion";
   const clientId = peekIssuer(assertion);

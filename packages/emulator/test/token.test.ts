@@ -182,6 +182,7 @@ describe("POST /oauth2/api/v1/token", () => {
   it("requested scopes must be a subset of the client's", async () => {
     const r = await rig();
     expect((await r.token({ scope: "sso-sessions.write sso-sessions.read" })).status).toBe(200);
+    expect((await r.token({ scope: "  " })).status).toBe(400);
     const res = await r.token({ scope: "sso-sessions.write trading.everything" });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).detail).toContain("trading.everything");
