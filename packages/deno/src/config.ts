@@ -80,3 +80,8 @@ export function ipList(value: string | string[]): string[] {
   const items = Array.isArray(value) ? value : value.split(",");
   return items.map((ip) => ip.trim()).filter((ip) => ip !== "");
 }
+
+/** Overrides without their `undefined` entries, so an unset override does not erase a configured value. */
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,5 +1,5 @@
 import { IBAuth, type IBAuthOptions } from "@ibauth/core";
-import { checkPem, configError, ipList, missingSettings, readKeyFile } from "./config.ts";
+import { checkPem, configError, definedOnly, ipList, missingSettings, readKeyFile } from "./config.ts";
 
 /** Where variables come from: `Deno.env` by default, or any `get(name)` (a parsed .env file, a test). */
 export interface EnvSource {
@@ -95,8 +95,4 @@ export function optionsFromEnv(overrides: FromEnvOverrides = {}): IBAuthOptions 
 /** `new IBAuth(optionsFromEnv(overrides))`: the one-liner for scripts and servers. */
 export function authFromEnv(overrides: FromEnvOverrides = {}): IBAuth {
   return new IBAuth(optionsFromEnv(overrides));
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

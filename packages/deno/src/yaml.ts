@@ -1,6 +1,13 @@
 import { IBAuth, type IBAuthOptions } from "@ibauth/core";
 import { parseDocument } from "yaml";
-import { configError, describeReadError, ipList, missingSettings, readKeyFile } from "./config.ts";
+import {
+  configError,
+  definedOnly,
+  describeReadError,
+  ipList,
+  missingSettings,
+  readKeyFile,
+} from "./config.ts";
 
 /** The Python ibauth package's YAML keys, plus the TypeScript SDK's extras. */
 const TEXT_KEYS = {
@@ -58,10 +65,7 @@ export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOpt
       "private_key_file",
     );
   }
-  return {
-    ...options,
-    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
-  } as IBAuthOptions;
+  return { ...options, ...definedOnly(overrides) } as IBAuthOptions;
 }
 
 /** `new IBAuth(optionsFromYaml(path, overrides))`. */
