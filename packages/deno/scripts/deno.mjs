@@ -6,7 +6,7 @@
 //
 // CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests, the benchmark and the example.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,8 +64,17 @@ export function runDeno(args, { env = {}, cwd } = {}) {
     child.stderr.on("data", (chunk) => {
       output += chunk;
     });
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, output }));
+    const cleanUp = () => {
+      if (!cwd) rmSync(dir, { recursive: true, force: true });
+    };
+    child.on("error", (error) => {
+      cleanUp();
+      reject(error);
+    });
+    child.on("close", (code) => {
+      cleanUp();
+      resolvePromise({ code, output });
+    });
   });
 }
 
