@@ -4,8 +4,8 @@ import { beforeAll, describe, test } from "vitest";
 import { ROOT } from "../support/links";
 import { cases } from "./suite";
 
-// Deno: `deno test` runs deno/conformance_test.ts (the same suite) with network access to 127.0.0.1
-// only and no other permission, no lock file and no node_modules writes (deno/deno.json). Its TAP
+// Deno: `deno test` runs deno/conformance_test.ts (the same suite, in-process and over Deno.serve)
+// with network access to 127.0.0.1 only and no other permission, no lock file and no node_modules writes (deno/deno.json). Its TAP
 // report becomes one vitest test per case; a failing case shows Deno's own output.
 interface DenoRun {
   code: number | null;
