@@ -12,7 +12,9 @@ const configFile = process.env.IBAUTH_CONFIG;
 /** @type {import("@ibauth/node").IBAuth} */
 let auth;
 try {
-  auth = configFile ? await authFromYaml(configFile, { store, logger }) : await authFromEnv({ store, logger });
+  auth = configFile
+    ? await authFromYaml(configFile, { store, logger })
+    : await authFromEnv({ store, logger });
 } catch (error) {
   // Config and key errors are one clear line; nothing to serve without them.
   console.error(isIbauthError(error) ? error.message : error);
@@ -23,7 +25,10 @@ try {
   await auth.connect();
 } catch (error) {
   // Keep serving: /health says 503 and keepAlive retries with back-off.
-  logger.warn({ code: isIbauthError(error) ? error.code : "unexpected" }, "login failed; keepalive will retry");
+  logger.warn(
+    { code: isIbauthError(error) ? error.code : "unexpected" },
+    "login failed; keepalive will retry",
+  );
 }
 const ticker = keepAlive(auth, { logger, intervalMs: Number(process.env.TICKLE_INTERVAL_MS ?? 60_000) });
 
@@ -42,7 +47,9 @@ async function relay(res, path) {
     send(res, upstream.status, await upstream.json());
   } catch (error) {
     if (!isIbauthError(error)) throw error;
-    send(res, error.code === "ERR_RATE_LIMITED" ? 503 : 502, { error: { code: error.code, message: error.message } });
+    send(res, error.code === "ERR_RATE_LIMITED" ? 503 : 502, {
+      error: { code: error.code, message: error.message },
+    });
   }
 }
 
@@ -63,7 +70,10 @@ const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 server.listen(port, host, () => {
   const address = server.address();
-  logger.info({ url: `http://${host}:${typeof address === "object" && address ? address.port : port}` }, "listening");
+  logger.info(
+    { url: `http://${host}:${typeof address === "object" && address ? address.port : port}` },
+    "listening",
+  );
 });
 
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {

@@ -47,7 +47,9 @@ describe("ibauth check", () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.key).toMatchObject({ type: "rsa", bits: 2048, format: "PKCS#1", mode: "0644" });
-    expect(out.key.fingerprint).toBe(fingerprintOf(publicKey.export({ type: "spki", format: "pem" }) as string));
+    expect(out.key.fingerprint).toBe(
+      fingerprintOf(publicKey.export({ type: "spki", format: "pem" }) as string),
+    );
     expect(out.warnings).toEqual([
       "the key has 2048 bits; 3072 or more is recommended",
       `the key file is readable by group or others (mode 0644); run chmod 600 ${ws.keyFile}`,
@@ -70,17 +72,24 @@ describe("ibauth check", () => {
 describe("ibauth emulator", () => {
   it("prints a ready config.yaml that the CLI can log in with, and stops on SIGINT", async () => {
     const out = tempDir();
-    const child = spawn(process.execPath, [CLI, "emulator", "--out", out, "--bits", "2048"], { env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(process.execPath, [CLI, "emulator", "--out", out, "--bits", "2048"], {
+      env: { PATH: process.env.PATH ?? "" },
+    });
     let stdout = "";
     child.stdout.on("data", (c) => (stdout += c));
     const exited = new Promise<number | null>((done) => child.on("close", done));
     const end = Date.now() + 15_000;
-    while (!stdout.includes("ip_lookup_url:") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    while (!stdout.includes("ip_lookup_url:") && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
     expect(stdout).toMatch(/^base_url: http:\/\/127\.0\.0\.1:\d+$/m);
     const config = join(out, "config.yaml");
     expect(readFileSync(config, "utf8")).toBe(stdout);
     const login = await runCli(["--config", config, "--json"]);
-    expect(JSON.parse(login.stdout)).toMatchObject({ ok: true, command: "smoke", status: { state: "connected" } });
+    expect(JSON.parse(login.stdout)).toMatchObject({
+      ok: true,
+      command: "smoke",
+      status: { state: "connected" },
+    });
     child.kill("SIGINT");
     expect(await exited).toBe(0);
   });
@@ -89,6 +98,17 @@ describe("ibauth emulator", () => {
 it("--help lists every command and the exit codes", async () => {
   const r = await runCli(["--help"]);
   expect(r.code).toBe(0);
-  for (const cmd of ["login", "status", "tickle", "logout", "keepalive", "keygen", "check", "emulator", "demo"]) expect(r.stdout).toContain(`  ${cmd} `);
+  for (const cmd of [
+    "login",
+    "status",
+    "tickle",
+    "logout",
+    "keepalive",
+    "keygen",
+    "check",
+    "emulator",
+    "demo",
+  ])
+    expect(r.stdout).toContain(`  ${cmd} `);
   expect(r.stdout).toMatch(/Exit codes: 0 ok, 1 .*, 2 .*, 3 .*/);
 });

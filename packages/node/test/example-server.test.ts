@@ -38,6 +38,7 @@ it("examples/node-server holds a session and serves /health, /accounts and a sum
   }
   expect(await exited).toBe(0);
   expect(emulator.emulator.counts()["POST /v1/api/logout"]).toBe(1);
-  for (const secret of [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)]) expect(logs).not.toContain(secret);
+  for (const secret of [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)])
+    expect(logs).not.toContain(secret);
   await emulator.close();
 });

@@ -41,7 +41,10 @@ describe("fileStore", () => {
     const blocker = join(tempDir(), "file");
     writeFileSync(blocker, "");
     const store = fileStore(join(blocker, "session.json")); // a file where a folder should be
-    await expect(store.set(record(1))).rejects.toMatchObject({ code: "ERR_STORE", message: expect.stringContaining(blocker) });
+    await expect(store.set(record(1))).rejects.toMatchObject({
+      code: "ERR_STORE",
+      message: expect.stringContaining(blocker),
+    });
   });
 
   it("two processes writing at once never leave a torn file, and leave no temp files", async () => {
@@ -56,7 +59,10 @@ describe("fileStore", () => {
           for (let i = 0; i < 150; i++) {
             await store.set({ v: 1, owner: "writer-${id}", accessToken: { token: "${id}".repeat(200000), expiresAt: i }, updatedAt: i });
           }`;
-        const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: import.meta.dirname, stdio: "inherit" });
+        const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+          cwd: import.meta.dirname,
+          stdio: "inherit",
+        });
         child.on("close", done);
       });
     const writers = Promise.all([writer(1), writer(2)]);

@@ -13,7 +13,9 @@ beforeAll(() => {
 });
 
 function setup(): { emu: Emulator; auth: IBAuth } {
-  const emu = createEmulator({ clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: [CANARY_CREDENTIAL] }] });
+  const emu = createEmulator({
+    clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: [CANARY_CREDENTIAL] }],
+  });
   const auth = new IBAuth({
     clientId: CLIENT_ID,
     clientKeyId: "main",
@@ -31,7 +33,8 @@ function setup(): { emu: Emulator; auth: IBAuth } {
 /** Collects log lines as `level msg`. */
 function recorder(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const at = (level: string) => (_fields: Record<string, unknown>, msg?: string) => lines.push(`${level} ${msg}`);
+  const at = (level: string) => (_fields: Record<string, unknown>, msg?: string) =>
+    lines.push(`${level} ${msg}`);
   return { lines, logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
 }
 
@@ -43,7 +46,8 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-const tickleTimes = (emu: Emulator) => emu.requests.filter((r) => r.path === "/v1/api/tickle").map((r) => r.at);
+const tickleTimes = (emu: Emulator) =>
+  emu.requests.filter((r) => r.path === "/v1/api/tickle").map((r) => r.at);
 
 describe("keepAlive", () => {
   it("does not keep the process alive by itself (unref'd timer)", async () => {
