@@ -88,9 +88,9 @@ const CASES: Case[] = [
     name: "an unknown key (a typo)",
     setup: () => {
       const ws = writeWorkspace(keys, server.url, { "client-id": "x" });
-      return { args: ["check", "--config", ws.config] };
+      return { args: ["login", "--config", ws.config] };
     },
-    message: /config\.yaml:9:1: unknown key client-id \(known: client_id, /,
+    message: /config\.yaml:8:1: unknown key client-id \(known: client_id, /,
     exit: 2,
   },
   {
