@@ -5,8 +5,9 @@ import { ROOT } from "../support/links";
 import { cases } from "./suite";
 
 // Deno: `deno test` runs deno/conformance_test.ts (the same suite, in-process and over Deno.serve)
-// with network access to 127.0.0.1 only and no other permission, no lock file and no node_modules writes (deno/deno.json). Its TAP
-// report becomes one vitest test per case; a failing case shows Deno's own output.
+// with network access to 127.0.0.1 only and no other permission, no lock file and no node_modules
+// writes (deno/deno.json). Its TAP report becomes one vitest test per case; a failing case shows
+// Deno's own output.
 interface DenoRun {
   code: number | null;
   output: string;
@@ -52,16 +53,24 @@ function tapBlock(output: string, name: string): { ok: boolean; text: string } |
   };
 }
 
-describe("deno: emulator's fetch handler in-process", () => {
-  for (const c of cases) {
-    test(c.name, () => {
-      const block = tapBlock(run.output, c.name);
-      if (!block)
-        throw new Error(`deno did not report this case (exit ${run.code}):\n${run.output.slice(-4000)}`);
-      if (!block.ok) throw new Error(`deno: ${block.text}`);
-    });
-  }
-  test("deno exited cleanly", () => {
-    if (run.code !== 0) throw new Error(`deno test exited ${run.code}:\n${run.output.slice(-4000)}`);
+const TRANSPORTS = {
+  "in-process": "emulator's fetch handler in-process",
+  http: "emulator behind Deno.serve on 127.0.0.1",
+};
+
+for (const [transport, label] of Object.entries(TRANSPORTS)) {
+  describe(`deno: ${label}`, () => {
+    for (const c of cases) {
+      test(c.name, () => {
+        const block = tapBlock(run.output, `${transport}: ${c.name}`);
+        if (!block)
+          throw new Error(`deno did not report this case (exit ${run.code}):\n${run.output.slice(-4000)}`);
+        if (!block.ok) throw new Error(`deno: ${block.text}`);
+      });
+    }
   });
+}
+
+test("deno test exited cleanly", () => {
+  if (run.code !== 0) throw new Error(`deno test exited ${run.code}:\n${run.output.slice(-4000)}`);
 });
