@@ -10,12 +10,15 @@ export async function hasApiKey(request: Request, apiKey: string): Promise<boole
 }
 
 export function unauthorized(): Response {
-  return new Response(`${JSON.stringify({ error: "missing or wrong API key: send Authorization: Bearer <IBAUTH_API_KEY>" })}\n`, {
-    status: 401,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      "www-authenticate": 'Bearer realm="ibauth"',
+  return new Response(
+    `${JSON.stringify({ error: "missing or wrong API key: send Authorization: Bearer <IBAUTH_API_KEY>" })}\n`,
+    {
+      status: 401,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": "no-store",
+        "www-authenticate": 'Bearer realm="ibauth"',
+      },
     },
-  });
+  );
 }

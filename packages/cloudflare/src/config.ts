@@ -29,7 +29,15 @@ export interface ConfigProblem {
 export interface WorkerConfig {
   auth: Pick<
     IBAuthOptions,
-    "clientId" | "clientKeyId" | "credential" | "privateKey" | "domain" | "baseUrl" | "ip" | "alternativeIps" | "ipLookupUrl"
+    | "clientId"
+    | "clientKeyId"
+    | "credential"
+    | "privateKey"
+    | "domain"
+    | "baseUrl"
+    | "ip"
+    | "alternativeIps"
+    | "ipLookupUrl"
   >;
   /** The only origin requests are ever sent to: IBKR_BASE_URL, or https://<IBKR_DOMAIN>. */
   origin: string;
@@ -102,23 +110,34 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
     .filter((s) => s !== "");
 
   if (!isKvNamespace(env.IBAUTH_SESSIONS)) {
-    problems.push({ setting: "IBAUTH_SESSIONS", problem: "KV namespace binding missing (see kv_namespaces in wrangler.toml)" });
+    problems.push({
+      setting: "IBAUTH_SESSIONS",
+      problem: "KV namespace binding missing (see kv_namespaces in wrangler.toml)",
+    });
   }
   if (privateKey !== undefined) {
     privateKey = normalisePem(privateKey);
     if (privateKey.includes("ENCRYPTED PRIVATE KEY")) {
-      problems.push({ setting: "IBKR_PRIVATE_KEY", problem: "encrypted PEM is not supported: store the decrypted key as a secret" });
+      problems.push({
+        setting: "IBKR_PRIVATE_KEY",
+        problem: "encrypted PEM is not supported: store the decrypted key as a secret",
+      });
     } else if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
       problems.push({
         setting: "IBKR_PRIVATE_KEY",
-        problem: "not a PEM private key (expected PKCS#8 'BEGIN PRIVATE KEY' or PKCS#1 'BEGIN RSA PRIVATE KEY')",
+        problem:
+          "not a PEM private key (expected PKCS#8 'BEGIN PRIVATE KEY' or PKCS#1 'BEGIN RSA PRIVATE KEY')",
       });
     }
   }
   if (apiKey !== undefined && apiKey.length < MIN_API_KEY_LENGTH) {
-    problems.push({ setting: "IBAUTH_API_KEY", problem: `too short: use at least ${MIN_API_KEY_LENGTH} random characters` });
+    problems.push({
+      setting: "IBAUTH_API_KEY",
+      problem: `too short: use at least ${MIN_API_KEY_LENGTH} random characters`,
+    });
   }
-  if (ip !== undefined && !isIp(ip)) problems.push({ setting: "IBKR_IP", problem: "not an IPv4 or IPv6 address" });
+  if (ip !== undefined && !isIp(ip))
+    problems.push({ setting: "IBKR_IP", problem: "not an IPv4 or IPv6 address" });
   if (alternativeIps?.some((value) => !isIp(value))) {
     problems.push({ setting: "IBKR_ALTERNATIVE_IPS", problem: "must be IP addresses separated by commas" });
   }
@@ -130,7 +149,10 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
     try {
       keys = await deriveSessionKeys(sessionKey);
     } catch {
-      problems.push({ setting: "IBAUTH_SESSION_KEY", problem: "must be base64 of exactly 32 bytes (openssl rand -base64 32)" });
+      problems.push({
+        setting: "IBAUTH_SESSION_KEY",
+        problem: "must be base64 of exactly 32 bytes (openssl rand -base64 32)",
+      });
     }
   }
 
@@ -154,7 +176,13 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       problems.push({ setting, problem: error.hint ?? "invalid" });
     }
   }
-  if (problems.length > 0 || !keys || !apiKey || origin === undefined || !isKvNamespace(env.IBAUTH_SESSIONS)) {
+  if (
+    problems.length > 0 ||
+    !keys ||
+    !apiKey ||
+    origin === undefined ||
+    !isKvNamespace(env.IBAUTH_SESSIONS)
+  ) {
     return { ok: false, problems };
   }
   return { ok: true, config: { auth, origin, apiKey, keys, kv: env.IBAUTH_SESSIONS } };

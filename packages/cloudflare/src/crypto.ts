@@ -39,7 +39,7 @@ export interface SessionKeys {
  */
 export async function deriveSessionKeys(base64Key: string): Promise<SessionKeys> {
   const raw = fromBase64(base64Key);
-  if (!raw || raw.length !== 32) {
+  if (raw?.length !== 32) {
     throw new IbauthError("IBAUTH_SESSION_KEY must be base64 of exactly 32 bytes", {
       code: "ERR_CONFIG",
       step: "config",
@@ -86,9 +86,13 @@ export async function open(key: CryptoKey, value: string, aad: string): Promise<
   const [ivText, dataText] = value.slice(SEALED_PREFIX.length).split(".");
   const iv = ivText === undefined ? undefined : fromBase64(ivText);
   const data = dataText === undefined ? undefined : fromBase64(dataText);
-  if (!iv || iv.length !== 12 || !data) return undefined;
+  if (iv?.length !== 12 || !data) return undefined;
   try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: text.encode(aad) }, key, data);
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv, additionalData: text.encode(aad) },
+      key,
+      data,
+    );
     return new TextDecoder().decode(plain);
   } catch {
     return undefined;

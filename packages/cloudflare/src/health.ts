@@ -16,7 +16,9 @@ export async function health(context: Context, settings: WorkerSettings, method:
   const now = settings.now();
   const respond = (body: Record<string, unknown>, ok: boolean) => {
     const response = json({ ok, ...body, now }, ok ? 200 : 503);
-    return method === "HEAD" ? new Response(null, { status: response.status, headers: response.headers }) : response;
+    return method === "HEAD"
+      ? new Response(null, { status: response.status, headers: response.headers })
+      : response;
   };
   const { ready } = context;
   if (!ready) {
@@ -33,18 +35,30 @@ export async function health(context: Context, settings: WorkerSettings, method:
   const [record, stored] = await Promise.all([ready.record(true), ready.book.read()]);
   const local = ready.local.status;
   const lastTickleAt = Math.max(stored?.lastTickleAt ?? 0, local?.lastTickleAt ?? 0) || undefined;
-  const state = stored?.paused ? "paused" : !record?.bearer ? "no-session" : (local && (ready.local.at ?? 0) >= (stored?.writtenAt ?? 0) ? local.state : stored?.state) ?? "unknown";
+  const state = stored?.paused
+    ? "paused"
+    : !record?.bearer
+      ? "no-session"
+      : ((local && (ready.local.at ?? 0) >= (stored?.writtenAt ?? 0) ? local.state : stored?.state) ??
+        "unknown");
 
   const reasons: string[] = [];
   if (stored?.paused) reasons.push("paused by POST /session/logout: POST /session/login resumes");
-  else if (!record?.bearer) reasons.push("no IBKR session in KV yet: the cron tick logs in (or POST /session/login)");
+  else if (!record?.bearer)
+    reasons.push("no IBKR session in KV yet: the cron tick logs in (or POST /session/login)");
   else if (state !== "connected") reasons.push(`session state is ${state}`);
   if (stored?.ipMismatch) reasons.push(`IP mismatch suspected: ${stored.ipMismatch.hint}`);
   const lastError = stored?.lastError;
-  if (lastError && lastError.at > (stored?.lastOkAt ?? 0)) reasons.push(`last attempt failed at ${lastError.step}: ${lastError.code}`);
+  if (lastError && lastError.at > (stored?.lastOkAt ?? 0))
+    reasons.push(`last attempt failed at ${lastError.step}: ${lastError.code}`);
   const staleAfter = settings.heartbeatMs > 0 ? settings.heartbeatMs + TICK_GRACE_MS : undefined;
   const lastAliveAt = Math.max(lastTickleAt ?? 0, stored?.lastOkAt ?? 0) || undefined;
-  if (record?.bearer && !stored?.paused && staleAfter !== undefined && (lastAliveAt === undefined || now - lastAliveAt > staleAfter)) {
+  if (
+    record?.bearer &&
+    !stored?.paused &&
+    staleAfter !== undefined &&
+    (lastAliveAt === undefined || now - lastAliveAt > staleAfter)
+  ) {
     reasons.push('no recent keepalive recorded: is the cron trigger (crons = ["* * * * *"]) deployed?');
   }
 

@@ -68,7 +68,11 @@ export function kvStore(namespace: KvNamespaceLike, options: KvStoreOptions = {}
       try {
         value = await namespace.get(key, "text");
       } catch (cause) {
-        throw new IbauthError("could not read the session record from KV", { code: "ERR_STORE", step: "store", cause });
+        throw new IbauthError("could not read the session record from KV", {
+          code: "ERR_STORE",
+          step: "store",
+          cause,
+        });
       }
       if (value === null) {
         known = undefined;
@@ -101,7 +105,11 @@ export function kvStore(namespace: KvNamespaceLike, options: KvStoreOptions = {}
       try {
         await namespace.delete(key);
       } catch (cause) {
-        throw new IbauthError("could not delete the session record from KV", { code: "ERR_STORE", step: "store", cause });
+        throw new IbauthError("could not delete the session record from KV", {
+          code: "ERR_STORE",
+          step: "store",
+          cause,
+        });
       }
       known = undefined;
     },

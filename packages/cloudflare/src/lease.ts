@@ -23,7 +23,9 @@ function parseLease(value: string | null): LeaseRecord | undefined {
   if (value === null) return undefined;
   try {
     const data = JSON.parse(value) as Partial<LeaseRecord>;
-    return typeof data.owner === "string" && typeof data.until === "number" ? (data as LeaseRecord) : undefined;
+    return typeof data.owner === "string" && typeof data.until === "number"
+      ? (data as LeaseRecord)
+      : undefined;
   } catch {
     return undefined;
   }

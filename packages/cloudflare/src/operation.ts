@@ -1,4 +1,10 @@
-import { IBAuth, type IBAuthOptions, type Logger, parseSessionRecord, type SessionRecord } from "@ibauth/core";
+import {
+  IBAuth,
+  type IBAuthOptions,
+  type Logger,
+  parseSessionRecord,
+  type SessionRecord,
+} from "@ibauth/core";
 import { type BufferedStore, bufferedStore } from "./buffered-store";
 import type { WorkerConfig } from "./config";
 import { kvStore } from "./kv-store";
@@ -71,7 +77,11 @@ export async function runOperation<T>(
       result.error ??= error;
     }
     // After the flush, so that an isolate which takes the lease next reads the new record.
-    await gate.release().catch((error) => logger.warn({ step: "lease", error: String(error) }, "could not release the login lease"));
+    await gate
+      .release()
+      .catch((error) =>
+        logger.warn({ step: "lease", error: String(error) }, "could not release the login lease"),
+      );
   }
   result.record = parseSessionRecord(await store.latest());
   return result;

@@ -13,20 +13,36 @@ export function summarizeError(error: unknown, at: number): ErrorSummary {
     };
   }
   // Only our own code throws plain errors here; their messages carry no secrets.
-  return { code: "ERR_INTERNAL", step: "worker", message: error instanceof Error ? error.message : String(error), at };
+  return {
+    code: "ERR_INTERNAL",
+    step: "worker",
+    message: error instanceof Error ? error.message : String(error),
+    at,
+  };
 }
 
 /**
  * IBKR checks the bearer's `ip` claim on later /v1/api calls, not when issuing it (protocol §0.2), so
  * a 401 on a bearer that is only moments old is the signature of an egress IP the claim does not cover.
  */
-export function ipMismatchSuspected(status: number | undefined, record: SessionRecord | undefined, now: number, freshMs: number): boolean {
+export function ipMismatchSuspected(
+  status: number | undefined,
+  record: SessionRecord | undefined,
+  now: number,
+  freshMs: number,
+): boolean {
   const createdAt = record?.bearer?.createdAt;
   return status === 401 && createdAt !== undefined && now - createdAt <= freshMs;
 }
 
-export function ipMismatchNote(seenBy: IpMismatch["seenBy"], record: SessionRecord | undefined, at: number): IpMismatch {
-  const ips = record?.bearer ? [record.bearer.ip, ...(record.bearer.alternativeIps ?? [])].filter(Boolean).join(", ") : undefined;
+export function ipMismatchNote(
+  seenBy: IpMismatch["seenBy"],
+  record: SessionRecord | undefined,
+  at: number,
+): IpMismatch {
+  const ips = record?.bearer
+    ? [record.bearer.ip, ...(record.bearer.alternativeIps ?? [])].filter(Boolean).join(", ")
+    : undefined;
   return {
     at,
     seenBy,
@@ -80,8 +96,16 @@ export async function recordOutcome(book: StatusBook, outcome: Outcome): Promise
 }
 
 /** Records (or clears, with `undefined`) an IP mismatch seen outside a tick, leaving the rest as it is. */
-export async function setIpMismatch(book: StatusBook, note: IpMismatch | undefined, now: number): Promise<void> {
+export async function setIpMismatch(
+  book: StatusBook,
+  note: IpMismatch | undefined,
+  now: number,
+): Promise<void> {
   await book.update((current) =>
-    compact<StatusRecord>({ ...(current ?? { v: 1, state: "degraded", paused: false }), ipMismatch: note, writtenAt: now }),
+    compact<StatusRecord>({
+      ...(current ?? { v: 1, state: "degraded", paused: false }),
+      ipMismatch: note,
+      writtenAt: now,
+    }),
   );
 }

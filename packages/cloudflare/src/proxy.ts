@@ -7,9 +7,22 @@ import type { WorkerSettings } from "./settings";
 import { proxyTarget, rawPathAndQuery } from "./target";
 
 /** Caller headers that may reach IBKR. Everything else (Authorization, Cookie, cf-*, x-forwarded-*, Host…) stays behind. */
-const FORWARDED_REQUEST_HEADERS = ["accept", "accept-language", "content-type", "if-none-match", "if-modified-since", "user-agent"];
+const FORWARDED_REQUEST_HEADERS = [
+  "accept",
+  "accept-language",
+  "content-type",
+  "if-none-match",
+  "if-modified-since",
+  "user-agent",
+];
 /** IBKR headers the caller must not get: its cookies belong to the session the Worker holds. */
-const DROPPED_RESPONSE_HEADERS = ["set-cookie", "set-cookie2", "connection", "keep-alive", "transfer-encoding"];
+const DROPPED_RESPONSE_HEADERS = [
+  "set-cookie",
+  "set-cookie2",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+];
 const DEFAULT_USER_AGENT = "ibauth-cloudflare/0.1";
 
 interface Body {
@@ -57,7 +70,13 @@ async function readBody(request: Request, maxBytes: number): Promise<Body> {
   return { bytes: bytes.buffer };
 }
 
-function send(settings: WorkerSettings, url: string, request: Request, body: Body, bearer: string): Promise<Response> {
+function send(
+  settings: WorkerSettings,
+  url: string,
+  request: Request,
+  body: Body,
+  bearer: string,
+): Promise<Response> {
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = request.headers.get(name);
@@ -92,7 +111,11 @@ async function inspect(response: Response, path: string): Promise<{ response: Re
   if (response.status === 401) return { response, heal: true };
   if (response.status !== 400 || !path.startsWith("/v1/api/iserver/")) return { response, heal: false };
   const text = await response.text();
-  const rebuilt = new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const rebuilt = new Response(text, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
   return { response: rebuilt, heal: /no bridge/i.test(text) };
 }
 
@@ -101,35 +124,59 @@ async function inspect(response: Response, path: string): Promise<{ response: Re
  * otherwise run one core tick, which logs in only if this isolate wins the login lease. Returns the
  * record to replay with, or undefined to pass IBKR's answer through.
  */
-function heal(ready: Ready, settings: WorkerSettings, context: Context, usedBearer: string): Promise<SessionRecord | undefined> {
+function heal(
+  ready: Ready,
+  settings: WorkerSettings,
+  context: Context,
+  usedBearer: string,
+): Promise<SessionRecord | undefined> {
   ready.heal.inFlight ??= (async () => {
     const newer = await ready.record(true);
     if (newer?.bearer && newer.bearer.token !== usedBearer) return newer;
     const now = settings.now();
-    if (ready.heal.lastAt !== undefined && now - ready.heal.lastAt < settings.healCooldownMs) return undefined;
+    if (ready.heal.lastAt !== undefined && now - ready.heal.lastAt < settings.healCooldownMs)
+      return undefined;
     ready.heal.lastAt = now;
     const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) => auth.tick());
     if (op.leaseHeld) {
-      context.logger.info({ heldUntil: op.leaseHeld.heldUntil }, "ibauth: proxy saw a dead session; another isolate is healing it");
+      context.logger.info(
+        { heldUntil: op.leaseHeld.heldUntil },
+        "ibauth: proxy saw a dead session; another isolate is healing it",
+      );
       return undefined;
     }
     ready.remember(op.record);
     const at = settings.now();
     const failedStatus = isIbauthError(op.error) ? op.error.status : undefined;
     const ipMismatch =
-      op.error && ipMismatchSuspected(failedStatus, op.record, at, settings.freshBearerMs) ? ipMismatchNote("proxy", op.record, at) : undefined;
+      op.error && ipMismatchSuspected(failedStatus, op.record, at, settings.freshBearerMs)
+        ? ipMismatchNote("proxy", op.record, at)
+        : undefined;
     if (ipMismatch) ready.ipMismatchFlagged = true;
-    await recordOutcome(ready.book, { source: "proxy", status: op.auth.status(), error: op.error, ipMismatch, now: at });
+    await recordOutcome(ready.book, {
+      source: "proxy",
+      status: op.auth.status(),
+      error: op.error,
+      ipMismatch,
+      now: at,
+    });
     if (op.error) {
       const summary = summarizeError(op.error, at);
       context.logger.error(
-        { step: summary.step, code: summary.code, status: summary.status, ipMismatch: !!ipMismatch, hint: ipMismatch?.hint ?? summary.hint },
+        {
+          step: summary.step,
+          code: summary.code,
+          status: summary.status,
+          ipMismatch: !!ipMismatch,
+          hint: ipMismatch?.hint ?? summary.hint,
+        },
         `ibauth: proxy could not heal the session (the cron tick retries): ${summary.message}`,
       );
       return undefined;
     }
     // "tickled": the session was alive, so the 401 was the endpoint's own answer and a replay would not help.
-    const healed = op.value?.action === "relogin" || op.value?.action === "reinit" || op.value?.action === "login";
+    const healed =
+      op.value?.action === "relogin" || op.value?.action === "reinit" || op.value?.action === "login";
     return healed ? op.record : undefined;
   })().finally(() => {
     ready.heal.inFlight = undefined;
@@ -138,7 +185,12 @@ function heal(ready: Ready, settings: WorkerSettings, context: Context, usedBear
 }
 
 /** Forwards an authenticated caller's /v1/api/* request to the configured IBKR origin with the held bearer. */
-export async function proxy(request: Request, context: Context, ready: Ready, settings: WorkerSettings): Promise<Response> {
+export async function proxy(
+  request: Request,
+  context: Context,
+  ready: Ready,
+  settings: WorkerSettings,
+): Promise<Response> {
   const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
   if (!target.ok) return problem(400, `refused: ${target.reason}`);
   const path = new URL(target.url).pathname;
@@ -169,7 +221,10 @@ export async function proxy(request: Request, context: Context, ready: Ready, se
   const now = settings.now();
   if (second.response.status === 401 && ipMismatchSuspected(401, healed, now, settings.freshBearerMs)) {
     const note = ipMismatchNote("proxy", healed, now);
-    context.logger.error({ step: "request", status: 401, ipMismatch: true, hint: note.hint }, "ibauth: IBKR refused a fresh bearer");
+    context.logger.error(
+      { step: "request", status: 401, ipMismatch: true, hint: note.hint },
+      "ibauth: IBKR refused a fresh bearer",
+    );
     await setIpMismatch(ready.book, note, now);
     ready.ipMismatchFlagged = true;
   }

@@ -9,19 +9,35 @@ import type { WorkerSettings } from "./settings";
  * the next cron tick. With a live session in KV it sends no request at all.
  */
 export async function login(context: Context, ready: Ready, settings: WorkerSettings): Promise<Response> {
-  const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) => auth.connect());
+  const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) =>
+    auth.connect(),
+  );
   const now = settings.now();
   if (op.leaseHeld) {
     const retryAfter = Math.max(1, Math.ceil((op.leaseHeld.heldUntil - now) / 1000));
-    return problem(409, "another isolate is logging in right now", { retryAfterMs: retryAfter * 1000 }, { "retry-after": String(retryAfter) });
+    return problem(
+      409,
+      "another isolate is logging in right now",
+      { retryAfterMs: retryAfter * 1000 },
+      { "retry-after": String(retryAfter) },
+    );
   }
   ready.remember(op.record);
   const status = op.auth.status();
   ready.local = { status, at: now };
-  await recordOutcome(ready.book, { source: "tick", status, error: op.error, paused: op.error ? undefined : false, now });
+  await recordOutcome(ready.book, {
+    source: "tick",
+    status,
+    error: op.error,
+    paused: op.error ? undefined : false,
+    now,
+  });
   if (op.error) {
     const error = summarizeError(op.error, now);
-    context.logger.error({ code: error.code, step: error.step, status: error.status, hint: error.hint }, `ibauth: login failed: ${error.message}`);
+    context.logger.error(
+      { code: error.code, step: error.step, status: error.status, hint: error.hint },
+      `ibauth: login failed: ${error.message}`,
+    );
     return json({ ok: false, error }, 502);
   }
   context.logger.info({ state: status.state }, "ibauth: logged in by operator");
@@ -46,8 +62,20 @@ export async function logout(context: Context, ready: Ready, settings: WorkerSet
   ready.remember(undefined);
   const status = op.auth.status();
   ready.local = { status, at: now };
-  await recordOutcome(ready.book, { source: "tick", status: { ...status, state: "closed" }, paused: true, now });
+  await recordOutcome(ready.book, {
+    source: "tick",
+    status: { ...status, state: "closed" },
+    paused: true,
+    now,
+  });
   const warning = ibkrError ?? op.error;
-  context.logger.info({ state: "paused" }, "ibauth: logged out by operator; the cron stays idle until POST /session/login");
-  return json({ ok: true, paused: true, ...(warning !== undefined && { warning: summarizeError(warning, now) }) });
+  context.logger.info(
+    { state: "paused" },
+    "ibauth: logged out by operator; the cron stays idle until POST /session/login",
+  );
+  return json({
+    ok: true,
+    paused: true,
+    ...(warning !== undefined && { warning: summarizeError(warning, now) }),
+  });
 }

@@ -28,7 +28,10 @@ export interface CreateWorkerOptions {
   maxReplayBodyBytes?: number;
   /** Passed to the core as is. */
   auth?: Partial<
-    Pick<IBAuthOptions, "retry" | "timeoutMs" | "userAgent" | "refreshMarginMs" | "scope" | "compete" | "sleep">
+    Pick<
+      IBAuthOptions,
+      "retry" | "timeoutMs" | "userAgent" | "refreshMarginMs" | "scope" | "compete" | "sleep"
+    >
   >;
   /** How the Worker waits (lease settle). Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;

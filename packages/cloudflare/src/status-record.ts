@@ -65,7 +65,9 @@ function significant(record: StatusRecord | undefined): string {
 export interface StatusBook {
   read(): Promise<StatusRecord | undefined>;
   /** Applies `change` to the stored record; writes only on a significant change or when the heartbeat is due. */
-  update(change: (current: StatusRecord | undefined) => StatusRecord): Promise<{ written: boolean; record: StatusRecord }>;
+  update(
+    change: (current: StatusRecord | undefined) => StatusRecord,
+  ): Promise<{ written: boolean; record: StatusRecord }>;
 }
 
 export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs: number): StatusBook {
@@ -82,7 +84,8 @@ export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs:
       const current = loaded ? cached : await read();
       const next = change(current);
       // The heartbeat keeps /health's "last seen alive" within heartbeatMs in every isolate.
-      const heartbeatDue = heartbeatMs > 0 && current !== undefined && next.writtenAt - current.writtenAt >= heartbeatMs;
+      const heartbeatDue =
+        heartbeatMs > 0 && current !== undefined && next.writtenAt - current.writtenAt >= heartbeatMs;
       if (current && significant(current) === significant(next) && !heartbeatDue) {
         return { written: false, record: next };
       }

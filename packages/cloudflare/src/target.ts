@@ -13,7 +13,8 @@ export function rawPathAndQuery(url: string): string {
   if (afterScheme < 0) return url;
   const pathStart = url.indexOf("/", afterScheme + 3);
   const queryStart = url.indexOf("?", afterScheme + 3);
-  if (pathStart < 0 || (queryStart >= 0 && queryStart < pathStart)) return queryStart >= 0 ? `/${url.slice(queryStart)}` : "/";
+  if (pathStart < 0 || (queryStart >= 0 && queryStart < pathStart))
+    return queryStart >= 0 ? `/${url.slice(queryStart)}` : "/";
   return url.slice(pathStart);
 }
 
@@ -33,9 +34,11 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
   if (path.includes("\\")) return { ok: false, reason: "backslash in path" };
   if (!PATH_CHARS.test(path)) return { ok: false, reason: "unexpected character in path" };
   if (/%(?![0-9a-f]{2})/i.test(path)) return { ok: false, reason: "malformed percent-encoding in path" };
-  if (DANGEROUS_ESCAPE.test(path)) return { ok: false, reason: "encoded dot, slash, backslash or percent in path" };
+  if (DANGEROUS_ESCAPE.test(path))
+    return { ok: false, reason: "encoded dot, slash, backslash or percent in path" };
   const segments = path.slice(1).split("/");
-  if (segments.some((s, i) => s === "" && i !== segments.length - 1)) return { ok: false, reason: "empty path segment" };
+  if (segments.some((s, i) => s === "" && i !== segments.length - 1))
+    return { ok: false, reason: "empty path segment" };
   if (segments.some((s) => s === "." || s === "..")) return { ok: false, reason: "dot segment in path" };
   if (BAD_QUERY_CHARS.test(query)) return { ok: false, reason: "unexpected character in query" };
 
@@ -46,6 +49,7 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
   } catch {
     return { ok: false, reason: "unparseable target" };
   }
-  if (parsed.origin !== origin || parsed.pathname !== path) return { ok: false, reason: "target left the configured origin" };
+  if (parsed.origin !== origin || parsed.pathname !== path)
+    return { ok: false, reason: "target left the configured origin" };
   return { ok: true, url };
 }

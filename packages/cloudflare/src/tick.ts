@@ -13,19 +13,28 @@ export async function scheduledTick(context: Context, settings: WorkerSettings):
   const { logger, ready } = context;
   if (!ready) {
     const problems = context.loaded.ok ? [] : context.loaded.problems;
-    logger.error({ problems }, "ibauth: configuration incomplete, not keeping an IBKR session; see GET /health");
+    logger.error(
+      { problems },
+      "ibauth: configuration incomplete, not keeping an IBKR session; see GET /health",
+    );
     return;
   }
   const stored = await ready.book.read();
   if (stored?.paused) {
-    logger.info({ state: "paused" }, "ibauth: session paused by POST /session/logout; POST /session/login resumes it");
+    logger.info(
+      { state: "paused" },
+      "ibauth: session paused by POST /session/logout; POST /session/login resumes it",
+    );
     return;
   }
   const started = settings.now();
   const op = await runOperation(ready.config, settings, ready.names, logger, (auth) => auth.tick());
   const now = settings.now();
   if (op.leaseHeld) {
-    logger.info({ heldUntil: op.leaseHeld.heldUntil }, "ibauth: another isolate is logging in; skipping this tick");
+    logger.info(
+      { heldUntil: op.leaseHeld.heldUntil },
+      "ibauth: another isolate is logging in; skipping this tick",
+    );
     return;
   }
   ready.remember(op.record);
@@ -38,7 +47,13 @@ export async function scheduledTick(context: Context, settings: WorkerSettings):
   if (op.error) {
     const summary = summarizeError(op.error, now);
     logger.error(
-      { code: summary.code, step: summary.step, status: summary.status, hint: ipMismatch?.hint ?? summary.hint, ipMismatch: !!ipMismatch },
+      {
+        code: summary.code,
+        step: summary.step,
+        status: summary.status,
+        hint: ipMismatch?.hint ?? summary.hint,
+        ipMismatch: !!ipMismatch,
+      },
       `ibauth: keepalive tick failed: ${summary.message}`,
     );
   } else {

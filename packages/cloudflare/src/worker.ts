@@ -28,7 +28,9 @@ export interface IbauthWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv> {
  * the only writer of the session in KV; `fetch` serves GET /health, proxies /v1/api/* for callers with
  * the API key, and offers POST /session/login and /session/logout to operators.
  */
-export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(options: CreateWorkerOptions = {}): IbauthWorker<Env> {
+export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
+  options: CreateWorkerOptions = {},
+): IbauthWorker<Env> {
   const settings = resolveSettings(options);
   const contextFor = createRuntime(settings);
 
@@ -55,7 +57,12 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(opti
         await scheduledTick(await contextFor(env), settings);
       } catch (error) {
         // scheduledTick handles IBKR failures itself; this is KV or a bug. Log it and let the next tick retry.
-        settings.logger(env).error({ step: "tick", code: "ERR_INTERNAL" }, `ibauth: tick crashed: ${error instanceof Error ? error.message : String(error)}`);
+        settings
+          .logger(env)
+          .error(
+            { step: "tick", code: "ERR_INTERNAL" },
+            `ibauth: tick crashed: ${error instanceof Error ? error.message : String(error)}`,
+          );
       }
     },
   };

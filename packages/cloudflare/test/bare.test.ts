@@ -27,7 +27,9 @@ describe("the example Worker, bundled by wrangler, in workerd without nodejs_com
     expect(before.status).toBe(503);
     await before.arrayBuffer();
 
-    const cron = await fetch(`${bare.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`);
+    const cron = await fetch(
+      `${bare.workerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`,
+    );
     expect(cron.status).toBe(200);
     await cron.arrayBuffer();
     const c = await counts();

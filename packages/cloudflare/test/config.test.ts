@@ -4,7 +4,12 @@ import { CANARY, harness } from "./support";
 describe("configuration problems", () => {
   it("missing settings: /health lists them (names only), the cron tick logs them, nothing crashes", async () => {
     const h = await harness({
-      env: { IBKR_CLIENT_ID: undefined, IBKR_PRIVATE_KEY: undefined, IBAUTH_SESSION_KEY: undefined, IBAUTH_SESSIONS: undefined },
+      env: {
+        IBKR_CLIENT_ID: undefined,
+        IBKR_PRIVATE_KEY: undefined,
+        IBAUTH_SESSION_KEY: undefined,
+        IBAUTH_SESSIONS: undefined,
+      },
     });
     const { status, body } = await h.health();
     expect(status).toBe(503);
@@ -16,7 +21,9 @@ describe("configuration problems", () => {
       "IBKR_PRIVATE_KEY",
     ]);
     await expect(h.tick()).resolves.toBeUndefined();
-    expect(h.logs.some((l) => l.includes("configuration incomplete") && l.includes("IBKR_CLIENT_ID"))).toBe(true);
+    expect(h.logs.some((l) => l.includes("configuration incomplete") && l.includes("IBKR_CLIENT_ID"))).toBe(
+      true,
+    );
     const proxied = await h.api("/v1/api/portfolio/accounts");
     expect(proxied.status).toBe(503);
     expect(h.emu.requests).toEqual([]);
@@ -37,9 +44,16 @@ describe("configuration problems", () => {
     const { status, body } = await h.health();
     expect(status).toBe(503);
     const settings = body.config.problems.map((p: { setting: string }) => p.setting).sort();
-    expect(settings).toEqual(["IBAUTH_API_KEY", "IBAUTH_SESSION_KEY", "IBKR_ALTERNATIVE_IPS", "IBKR_IP", "IBKR_PRIVATE_KEY"]);
+    expect(settings).toEqual([
+      "IBAUTH_API_KEY",
+      "IBAUTH_SESSION_KEY",
+      "IBKR_ALTERNATIVE_IPS",
+      "IBKR_IP",
+      "IBKR_PRIVATE_KEY",
+    ]);
     const text = JSON.stringify(body);
-    for (const value of ["not-a-pem", CANARY.credential, "c2hvcnQ=", "short-key", "not-an-ip", "nope"]) expect(text).not.toContain(value);
+    for (const value of ["not-a-pem", CANARY.credential, "c2hvcnQ=", "short-key", "not-an-ip", "nope"])
+      expect(text).not.toContain(value);
   });
 
   it("the core's own checks come back as setting names (IBKR_DOMAIN)", async () => {

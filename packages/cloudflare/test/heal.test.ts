@@ -97,7 +97,9 @@ describe("healing and operator routes", () => {
   it("operator routes need the API key", async () => {
     const h = await harness();
     expect((await h.call("/session/login", { method: "POST" })).status).toBe(401);
-    expect((await h.call("/session/logout", { method: "POST", headers: { authorization: "Bearer nope" } })).status).toBe(401);
+    expect(
+      (await h.call("/session/logout", { method: "POST", headers: { authorization: "Bearer nope" } })).status,
+    ).toBe(401);
     expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBeUndefined();
   });
 });

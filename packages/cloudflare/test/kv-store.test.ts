@@ -1,6 +1,6 @@
+import { env } from "cloudflare:test";
 import { kvStore } from "@ibauth/cloudflare";
 import type { SessionRecord } from "@ibauth/core";
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { countingKv, randomSessionKey } from "./support";
 
@@ -24,7 +24,9 @@ describe("kvStore", () => {
     await store.set(record("bearer-one-canary"));
     await store.set(record("bearer-one-canary"));
     expect(kv.puts.length).toBe(1);
-    expect(JSON.parse((await kvStore(kv.kv, { key, encryptionKey: secret }).get()) as string).bearer.token).toBe("bearer-one-canary");
+    expect(
+      JSON.parse((await kvStore(kv.kv, { key, encryptionKey: secret }).get()) as string).bearer.token,
+    ).toBe("bearer-one-canary");
     expect(kv.puts[0]?.value).not.toContain("bearer-one-canary");
   });
 
@@ -57,7 +59,10 @@ describe("kvStore", () => {
   it("refuses a TTL under KV's 60 s minimum and a session key of the wrong size", async () => {
     expect(() => kvStore(env.IBAUTH_SESSIONS, { ttlSeconds: 30 })).toThrow(/60/);
     const store = kvStore(env.IBAUTH_SESSIONS, { key: uniqueKey(), encryptionKey: btoa("too short") });
-    await expect(store.set(record("x"))).rejects.toMatchObject({ code: "ERR_CONFIG", field: "IBAUTH_SESSION_KEY" });
+    await expect(store.set(record("x"))).rejects.toMatchObject({
+      code: "ERR_CONFIG",
+      field: "IBAUTH_SESSION_KEY",
+    });
   });
 
   it("spaces writes to one key at least a second apart (KV's per-key limit)", async () => {

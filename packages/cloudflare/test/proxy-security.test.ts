@@ -10,7 +10,10 @@ function recorder() {
       (inner: typeof fetch): typeof fetch =>
       (input, init) => {
         const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-        sent.push({ url, headers: new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)) });
+        sent.push({
+          url,
+          headers: new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)),
+        });
         return inner(input, init);
       },
   };
@@ -62,7 +65,11 @@ describe("the proxy's upstream request", () => {
   it("always targets the configured origin, whatever Host or URL the caller used", async () => {
     const { h, worker, sent } = await proxied();
     const req = new Request("https://evil.example/v1/api/portfolio/accounts?x=1", {
-      headers: { authorization: `Bearer ${CANARY.apiKey}`, host: "evil.example", "x-forwarded-host": "evil.example" },
+      headers: {
+        authorization: `Bearer ${CANARY.apiKey}`,
+        host: "evil.example",
+        "x-forwarded-host": "evil.example",
+      },
     });
     const { createExecutionContext } = await import("cloudflare:test");
     const res = await worker.fetch(req, h.env, createExecutionContext());
@@ -97,7 +104,12 @@ describe("the proxy's upstream request", () => {
 
   it("passes IBKR's error status and body through, and drops IBKR's cookies", async () => {
     const { h, worker } = await proxied();
-    h.emu.failNext({ path: "/v1/api/portfolio/accounts", status: 503, body: { error: "backend busy" }, headers: { "set-cookie": "x-sess-uuid=abc" } });
+    h.emu.failNext({
+      path: "/v1/api/portfolio/accounts",
+      status: 503,
+      body: { error: "backend busy" },
+      headers: { "set-cookie": "x-sess-uuid=abc" },
+    });
     const res = await h.api("/v1/api/portfolio/accounts", {}, worker);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ error: "backend busy" });
@@ -110,7 +122,11 @@ describe("the proxy's upstream request", () => {
     const body = JSON.stringify({ padding: "x".repeat(4096) });
     const res = await h.api(
       "/v1/api/iserver/auth/status",
-      { method: "POST", body, headers: { "content-type": "application/json", "content-length": String(body.length) } },
+      {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "content-length": String(body.length) },
+      },
       small,
     );
     expect(res.status).toBe(200);
@@ -140,7 +156,11 @@ describe("the API key", () => {
 
   it("accepts the scheme in any case", async () => {
     const { h, worker } = await proxied();
-    const res = await h.call("/v1/api/portfolio/accounts", { headers: { authorization: `bearer ${CANARY.apiKey}` } }, worker);
+    const res = await h.call(
+      "/v1/api/portfolio/accounts",
+      { headers: { authorization: `bearer ${CANARY.apiKey}` } },
+      worker,
+    );
     expect(res.status).toBe(200);
   });
 });

@@ -1,7 +1,17 @@
-import { type CreateWorkerOptions, createWorker, type IbauthWorkerEnv, type KvNamespaceLike } from "@ibauth/cloudflare";
-import { consoleLogger } from "@ibauth/core";
-import { type ClientKeyPair, createEmulator, type EmulatorOptions, generateClientKeys } from "@ibauth/emulator";
 import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
+import {
+  type CreateWorkerOptions,
+  createWorker,
+  type IbauthWorkerEnv,
+  type KvNamespaceLike,
+} from "@ibauth/cloudflare";
+import { consoleLogger } from "@ibauth/core";
+import {
+  type ClientKeyPair,
+  createEmulator,
+  type EmulatorOptions,
+  generateClientKeys,
+} from "@ibauth/emulator";
 
 /** Canary secrets: none of these may ever show up in a log line, /health, an error or a KV key/value. */
 export const CANARY = {
@@ -39,6 +49,17 @@ export function countingKv(inner: KvNamespaceLike) {
   return { kv, puts, deletes };
 }
 
+/** The parts of GET /health the tests read. */
+export interface HealthBody {
+  ok: boolean;
+  state: string;
+  reasons: string[];
+  config: { ok: boolean; problems: { setting: string; problem: string }[] };
+  session: { present: boolean; ip?: string };
+  lastError: { code: string; step: string; status?: number; hint?: string } | null;
+  ipMismatch: { seenBy: string; claimedIp?: string; hint: string } | null;
+}
+
 export interface Harness {
   emu: ReturnType<typeof createEmulator>;
   env: IbauthWorkerEnv;
@@ -52,15 +73,21 @@ export interface Harness {
   call(path: string, init?: RequestInit, worker?: ReturnType<typeof createWorker>): Promise<Response>;
   /** A call with the API key. */
   api(path: string, init?: RequestInit, worker?: ReturnType<typeof createWorker>): Promise<Response>;
-  health(): Promise<{ status: number; body: Record<string, any> }>;
+  health(): Promise<{ status: number; body: HealthBody }>;
 }
 
 export async function harness(
-  options: { env?: Partial<IbauthWorkerEnv>; emulator?: Partial<EmulatorOptions>; worker?: CreateWorkerOptions } = {},
+  options: {
+    env?: Partial<IbauthWorkerEnv>;
+    emulator?: Partial<EmulatorOptions>;
+    worker?: CreateWorkerOptions;
+  } = {},
 ): Promise<Harness> {
   const pair = await clientKeys();
   const emu = createEmulator({
-    clients: [{ clientId: CANARY.clientId, keys: { main: pair.publicKeyPem }, credentials: [CANARY.credential] }],
+    clients: [
+      { clientId: CANARY.clientId, keys: { main: pair.publicKeyPem }, credentials: [CANARY.credential] },
+    ],
     egressIp: "203.0.113.10",
     now: () => Date.UTC(2026, 0, 6, 12, 0, 0),
     dailyReset: false,
@@ -85,7 +112,12 @@ export async function harness(
     createWorker({
       fetch: emu.fetch,
       now: () => emu.now(),
-      logger: consoleLogger({ level: "debug", json: true, write: (line) => logs.push(line), now: () => emu.now() }),
+      logger: consoleLogger({
+        level: "debug",
+        json: true,
+        write: (line) => logs.push(line),
+        now: () => emu.now(),
+      }),
       leaseSettleMs: 20,
       auth: { sleep: async () => {} },
       ...options.worker,
@@ -103,7 +135,11 @@ export async function harness(
     worker,
     another: make,
     tick: (w = worker) =>
-      w.scheduled(createScheduledController({ scheduledTime: emu.now(), cron: "* * * * *" }), workerEnv, createExecutionContext()),
+      w.scheduled(
+        createScheduledController({ scheduledTime: emu.now(), cron: "* * * * *" }),
+        workerEnv,
+        createExecutionContext(),
+      ),
     call,
     api: (path, init = {}, w = worker) => {
       const headers = new Headers(init.headers);
@@ -112,7 +148,7 @@ export async function harness(
     },
     async health() {
       const res = await call("/health");
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
+      return { status: res.status, body: (await res.json()) as HealthBody };
     },
   };
 }

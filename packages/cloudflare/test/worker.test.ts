@@ -3,7 +3,8 @@ import { parseSessionRecord } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
 import { CANARY, harness, leakSurface } from "./support";
 
-const sessionPut = (puts: { key: string }[]) => puts.filter((p) => !p.key.endsWith(":lease") && !p.key.endsWith(":status"));
+const sessionPut = (puts: { key: string }[]) =>
+  puts.filter((p) => !p.key.endsWith(":lease") && !p.key.endsWith(":status"));
 
 describe("the Worker against the emulator", () => {
   it("logs in from the cron tick, then proxies /v1/api/* with the held bearer", async () => {
@@ -44,16 +45,25 @@ describe("the Worker against the emulator", () => {
     await h.tick();
     const [put] = sessionPut(h.kv.puts);
     expect(put).toBeDefined();
-    const stored = parseSessionRecord(await kvStore(h.kv.kv, { key: put?.key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).get());
+    const stored = parseSessionRecord(
+      await kvStore(h.kv.kv, { key: put?.key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).get(),
+    );
     expect(stored?.bearer?.token.length).toBeGreaterThan(10);
     const raw = (await h.kv.kv.get(put?.key ?? "", "text")) ?? "";
     expect(raw.startsWith("ibauth-aesgcm-v1:")).toBe(true);
-    for (const secret of [stored?.bearer?.token, stored?.accessToken?.token, CANARY.credential, CANARY.clientId]) {
+    for (const secret of [
+      stored?.bearer?.token,
+      stored?.accessToken?.token,
+      CANARY.credential,
+      CANARY.clientId,
+    ]) {
       expect(raw).not.toContain(secret);
     }
     // the same plaintext twice still gives two different ciphertexts (random IV per write)
     const key = put?.key ?? "";
-    await kvStore(h.kv.kv, { key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).set({ ...(stored as NonNullable<typeof stored>) });
+    await kvStore(h.kv.kv, { key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).set({
+      ...(stored as NonNullable<typeof stored>),
+    });
     const again = (await h.kv.kv.get(key, "text")) ?? "";
     expect(again).not.toBe(raw);
   });
@@ -87,7 +97,9 @@ describe("the Worker against the emulator", () => {
     await h.tick();
     const health = JSON.stringify((await h.health()).body);
     const key = sessionPut(h.kv.puts)[0]?.key ?? "";
-    const stored = parseSessionRecord(await kvStore(h.kv.kv, { key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).get());
+    const stored = parseSessionRecord(
+      await kvStore(h.kv.kv, { key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).get(),
+    );
     const surface = leakSurface(h, [health]);
     const pemBody = h.privateKeyPem.split("\n")[1] ?? "";
     for (const secret of [

@@ -1,0 +1,165 @@
+// CPU and wall time of the Worker's cron tick, measured from outside workerd (inside it, clocks only move
+// on I/O). The wrangler-bundled example Worker runs in Miniflare without nodejs_compat; the emulator runs
+// in this Node process, so its own signing and verifying is not counted against the Worker.
+// CPU = the workerd process's user+system time (from /proc, 10 ms granularity, hence averaged over many
+// ticks); it also includes Miniflare's local KV simulation, so read it as an upper bound.
+// Usage: node packages/cloudflare/bench/tick-cost.mjs [rounds]   (after `pnpm -r --filter ./packages/** run build`)
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateClientKeys, startEmulator } from "@ibauth/emulator";
+import { Miniflare } from "miniflare";
+
+const rounds = Number(process.argv[2] ?? 30);
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-bench-"));
+const built = spawnSync(
+  join(root, "node_modules/.bin/wrangler"),
+  ["deploy", "--dry-run", "--outdir", outdir],
+  {
+    cwd: join(root, "examples/cloudflare-worker"),
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+  },
+);
+if (built.status !== 0) throw new Error(`wrangler failed:\n${built.stdout}${built.stderr}`);
+const script = readFileSync(join(outdir, "index.js"), "utf8");
+
+const keys = await generateClientKeys({ bits: 2048 });
+const emulator = await startEmulator({
+  port: 0,
+  host: "127.0.0.1",
+  clients: [{ clientId: "bench-client", keys: { main: keys.publicKeyPem }, credentials: ["benchuser"] }],
+  egressIp: "127.0.0.1",
+  dailyReset: false,
+  rateLimits: false,
+});
+const mf = new Miniflare({
+  modules: true,
+  script,
+  compatibilityDate: "2026-04-01",
+  compatibilityFlags: [],
+  kvNamespaces: ["IBAUTH_SESSIONS"],
+  bindings: {
+    IBKR_CLIENT_ID: "bench-client",
+    IBKR_CREDENTIAL: "benchuser",
+    IBKR_PRIVATE_KEY: keys.privateKeyPem,
+    IBKR_BASE_URL: emulator.url,
+    IBKR_IP: "127.0.0.1",
+    IBAUTH_API_KEY: `bench-${crypto.randomUUID()}`,
+    IBAUTH_SESSION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    IBAUTH_LOG_LEVEL: "silent",
+  },
+  unsafeTriggerHandlers: true,
+  host: "127.0.0.1",
+  port: 0,
+});
+const url = (await mf.ready).origin;
+const kv = await mf.getKVNamespace("IBAUTH_SESSIONS");
+
+/** The workerd child of this process (Miniflare spawns it). */
+function workerdPid() {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid && stat.includes("(workerd)")) return pid;
+    } catch {}
+  }
+  throw new Error("workerd process not found");
+}
+const pid = workerdPid();
+const ticksPerSecond = 100; // USER_HZ on Linux
+function cpuMs() {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+async function tick() {
+  const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`);
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`scheduled failed: HTTP ${res.status}`);
+}
+async function control(action) {
+  await fetch(`${emulator.url}/__emulator/control`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ action }),
+  });
+}
+async function clearKv() {
+  for (const { name } of (await kv.list()).keys) await kv.delete(name);
+}
+async function counts() {
+  const res = await fetch(`${emulator.url}/__emulator/control`, {
+    method: "POST",
+    body: JSON.stringify({ action: "counts" }),
+  });
+  return res.json();
+}
+
+const logins = async () => (await counts())["POST /gw/api/v1/sso-sessions"] ?? 0;
+
+/** Runs `rounds` ticks after `prepare`, checking each did the expected number of logins (the work measured). */
+async function measure(label, prepare, loginsPerTick) {
+  const walls = [];
+  let cpu = 0;
+  for (let i = 0; i < rounds; i++) {
+    await prepare();
+    const before = await logins();
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    await tick();
+    walls.push(performance.now() - t0);
+    cpu += cpuMs() - c0;
+    const did = (await logins()) - before;
+    if (did !== loginsPerTick)
+      throw new Error(`${label}: expected ${loginsPerTick} login(s) per tick, saw ${did}`);
+  }
+  walls.sort((a, b) => a - b);
+  const pick = (q) => walls[Math.min(walls.length - 1, Math.floor(q * walls.length))];
+  return {
+    tick: label,
+    rounds,
+    "wall p50 ms": pick(0.5).toFixed(1),
+    "wall p95 ms": pick(0.95).toFixed(1),
+    "CPU avg ms": (cpu / rounds).toFixed(1),
+  };
+}
+
+await tick(); // warm-up: the first tick compiles the module and logs in
+const rows = [];
+rows.push(
+  await measure(
+    "login (empty KV: token + bearer + init)",
+    async () => {
+      await control("reset");
+      await clearKv();
+    },
+    1,
+  ),
+);
+rows.push(await measure("plain (record in KV: one tickle)", async () => {}, 0));
+rows.push(
+  await measure("relogin (bearer expired: tickle 401, bearer, init)", () => control("expireBearers"), 1),
+);
+// Baseline: a paused Worker's tick reads one KV key and returns; what remains is Miniflare's own overhead.
+const apiKey = (await mf.getBindings()).IBAUTH_API_KEY;
+const paused = await fetch(`${url}/session/logout`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${apiKey}` },
+});
+if (!paused.ok) throw new Error(`logout failed: HTTP ${paused.status}`);
+await paused.arrayBuffer();
+rows.push(await measure("baseline (paused: one KV read, no IBKR request)", async () => {}, 0));
+console.table(rows);
+console.log(
+  "Workers limits: 10 ms CPU per invocation on the Free plan, 30 s by default on Paid (cron: 15 min wall).",
+);
+
+await mf.dispose();
+await emulator.close();
+rmSync(outdir, { recursive: true, force: true });
