@@ -8,8 +8,9 @@ export const connectCases: Case[] = [
   {
     name: "cold connect: token + IP lookup in parallel, bearer, init = 4 requests in 3 round trips",
     // With a real round-trip time the IP lookup overlaps the token request; with none, it would finish
-    // while the assertion is still being signed and look sequential.
-    emulator: { latencyMs: 30 },
+    // while the assertion is still being signed and look sequential. 120 ms outlasts signing even on
+    // a loaded machine.
+    emulator: { latencyMs: 120 },
     async run(ctx) {
       const auth = ctx.auth();
       const status = await auth.connect();
