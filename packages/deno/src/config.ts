@@ -1,14 +1,4 @@
-import { IbauthError } from "@ibauth/core";
-
-/** One ERR_CONFIG naming every missing setting at once, so a user fixes them in one go. */
-export function missingSettings(names: string[], where: string, hint: string): IbauthError {
-  return new IbauthError(`missing ${where}: ${names.join(", ")}`, {
-    code: "ERR_CONFIG",
-    step: "config",
-    field: names.join(","),
-    hint,
-  });
-}
+import { type IBAuthOptions, IbauthError } from "@ibauth/core";
 
 export function configError(message: string, field: string, hint?: string, cause?: unknown): IbauthError {
   return new IbauthError(message, {
@@ -75,13 +65,33 @@ export function readKeyFile(path: string | URL, field: string): string {
   return checkPem(text, field);
 }
 
-/** "1.2.3.4, 5.6.7.8" or a list -> trimmed, non-empty strings. */
-export function ipList(value: string | string[]): string[] {
-  const items = Array.isArray(value) ? value : value.split(",");
-  return items.map((ip) => ip.trim()).filter((ip) => ip !== "");
-}
-
 /** Overrides without their `undefined` entries, so an unset override does not erase a configured value. */
 export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A value standing in for a privateKey given in overrides (maybe a CryptoKey) during the core's checks. */
+const KEY_FROM_OVERRIDES = "(privateKey from overrides)";
+
+/**
+ * Raw settings (env variables or YAML keys, named by `names`) with the required ones that the caller
+ * passed as overrides filled in, so the core's "missing" check counts them. The overrides themselves are
+ * applied afterwards, unchanged.
+ */
+export function withOverrides<T extends Record<string, unknown>>(
+  raw: T,
+  names: Readonly<
+    Record<"clientId" | "clientKeyId" | "credential" | "privateKey" | "privateKeyFile", string>
+  >,
+  given: Partial<IBAuthOptions>,
+): T {
+  const out: Record<string, unknown> = { ...raw };
+  for (const field of ["clientId", "clientKeyId", "credential"] as const) {
+    if (given[field] !== undefined) out[names[field]] = given[field];
+  }
+  if (given.privateKey !== undefined) {
+    out[names.privateKey] = KEY_FROM_OVERRIDES;
+    delete out[names.privateKeyFile];
+  }
+  return out as T;
 }

@@ -1,71 +1,36 @@
-import { IBAuth, type IBAuthOptions } from "@ibauth/core";
+import { IBAuth, type IBAuthOptions, settingsFromConfigFile, YAML_KEYS } from "@ibauth/core";
 import { parseDocument } from "yaml";
 import {
+  checkPem,
   configError,
   definedOnly,
   describeReadError,
-  ipList,
-  missingSettings,
   readKeyFile,
+  withOverrides,
 } from "./config.ts";
-
-/** The Python ibauth package's YAML keys, plus the TypeScript SDK's extras. */
-const TEXT_KEYS = {
-  client_id: "clientId",
-  client_key_id: "clientKeyId",
-  credential: "credential",
-  domain: "domain",
-  base_url: "baseUrl",
-  ip: "ip",
-  ip_lookup_url: "ipLookupUrl",
-  user_agent: "userAgent",
-} as const satisfies Record<string, keyof IBAuthOptions>;
-
-/** Required keys, and the option that can stand in for each one. */
-const REQUIRED = {
-  client_id: "clientId",
-  client_key_id: "clientKeyId",
-  credential: "credential",
-  private_key_file: "privateKey",
-} as const satisfies Record<string, keyof IBAuthOptions>;
 
 /**
  * Builds IBAuth options from a YAML file in the Python ibauth format (`client_id`, `client_key_id`,
- * `credential`, `private_key_file`, `domain`, ...). `private_key_file` is relative to the YAML's folder.
- * `overrides` win over the file.
+ * `credential`, `private_key_file`, `domain`, plus the core's `YAML_KEYS`). `private_key_file` is relative
+ * to the YAML's folder. Unknown keys are refused by name (a typo is caught, not ignored). `overrides` win
+ * over the file and stand in for missing keys.
  */
 export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOptions> = {}): IBAuthOptions {
   const data = readYaml(path);
-  const options: Partial<IBAuthOptions> = {};
-  for (const [key, option] of Object.entries(TEXT_KEYS)) {
-    const value = scalar(data, key);
-    if (value !== undefined) options[option] = value;
+  // Read the key file here rather than through the core: relative to the YAML, with Deno's own hints.
+  let keyFrom = YAML_KEYS.privateKey;
+  const keyFile = data[YAML_KEYS.privateKeyFile];
+  if (
+    data[YAML_KEYS.privateKey] == null &&
+    typeof keyFile === "string" &&
+    overrides.privateKey === undefined
+  ) {
+    data[YAML_KEYS.privateKey] = readKeyFile(besideYaml(path, keyFile.trim()), YAML_KEYS.privateKeyFile);
+    keyFrom = YAML_KEYS.privateKeyFile;
   }
-  const ips = data.alternative_ips;
-  if (ips !== undefined && ips !== null) {
-    if (typeof ips === "string" || (Array.isArray(ips) && ips.every((ip) => typeof ip === "string"))) {
-      options.alternativeIps = ipList(ips);
-    } else {
-      throw configError("alternative_ips must be a list of IP addresses", "alternative_ips");
-    }
-  }
-  const missing = Object.entries(REQUIRED)
-    .filter(([key, option]) => scalar(data, key) === undefined && overrides[option] === undefined)
-    .map(([key]) => key);
-  if (missing.length > 0) {
-    throw missingSettings(
-      missing,
-      `keys in ${String(path)}`,
-      "the file uses the Python ibauth format: client_id, client_key_id, credential, private_key_file, domain",
-    );
-  }
-  if (overrides.privateKey === undefined) {
-    options.privateKey = readKeyFile(
-      besideYaml(path, scalar(data, "private_key_file") as string),
-      "private_key_file",
-    );
-  }
-  return { ...options, ...definedOnly(overrides) } as IBAuthOptions;
+  const settings = settingsFromConfigFile(withOverrides(data, YAML_KEYS, overrides), String(path));
+  if (overrides.privateKey === undefined) checkPem(settings.privateKey as string, keyFrom);
+  return { ...settings, ...definedOnly(overrides) };
 }
 
 /** `new IBAuth(optionsFromYaml(path, overrides))`. */
@@ -113,15 +78,6 @@ function readYaml(path: string | URL): Record<string, unknown> {
     );
   }
   return data as Record<string, unknown>;
-}
-
-/** A setting as text: YAML reads `client_id: 12345` as a number, which is still a valid id. */
-function scalar(data: Record<string, unknown>, key: string): string | undefined {
-  const value = data[key];
-  if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value === "string") return value.trim() || undefined;
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  throw configError(`${key} must be text, not ${Array.isArray(value) ? "a list" : typeof value}`, key);
 }
 
 function besideYaml(yamlPath: string | URL, file: string): string | URL {
