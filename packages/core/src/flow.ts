@@ -65,7 +65,7 @@ export async function requestAccessToken(
 /** GET <ipLookupUrl>: the public IP, as plain text. */
 export async function lookupPublicIp(ctx: FlowContext, url: string): Promise<string> {
   return withRetry(ctx.http, "ip", async () => {
-    const text = (await requestText(ctx.http, { step: "ip", method: "GET", url, paced: false })).trim();
+    const text = (await requestText(ctx.http, { step: "ip", method: "GET", url })).trim();
     if (!isIp(text)) {
       throw new IbauthError("the IP lookup did not answer with an IP address", {
         code: "ERR_PROTOCOL",

@@ -12,7 +12,10 @@ export interface Http {
   sleep: (ms: number) => Promise<void>;
   retryAttempts: number;
   retryBaseDelayMs: number;
+  /** IBKR's budget and penalty box. */
   pacer: Pacer;
+  /** The IP lookup is another service: its own penalty box, so its 429 never pauses IBKR traffic. */
+  ipPacer: Pacer;
   /** Replaces every secret this instance knows with "[redacted]": applied to any text IBKR sends back. */
   redact: (text: string) => string;
 }
@@ -24,8 +27,6 @@ export interface Call {
   headers?: HeadersInit;
   /** The SDK's own bodies are strings, so fetch sets Content-Length itself (Akamai answers 411 without it). */
   body?: BodyInit | null | undefined;
-  /** Requests to IBKR count against its pacing; the IP lookup does not. */
-  paced?: boolean;
   signal?: AbortSignal | undefined;
 }
 
@@ -41,7 +42,8 @@ const pathOf = (url: string) => {
 
 /** Sends one request with a timeout, a User-Agent and pacing; network failures become typed errors. */
 export async function send(http: Http, call: Call): Promise<Response> {
-  if (call.paced !== false) await http.pacer.admit(call.step);
+  const pacer = pacerFor(http, call.step);
+  await pacer.admit(call.step);
   const timeout = AbortSignal.timeout(http.timeoutMs);
   const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
   const headers = new Headers(call.headers);
@@ -99,6 +101,8 @@ export async function send(http: Http, call: Call): Promise<Response> {
   return res;
 }
 
+const pacerFor = (http: Http, step: IbauthStep): Pacer => (step === "ip" ? http.ipPacer : http.pacer);
+
 function redactCause(cause: unknown, http: Http): Error {
   const message = cause instanceof Error ? cause.message : String(cause);
   return new Error(http.redact(message));
@@ -124,6 +128,8 @@ const KEY_HINT =
   "Check client_id, client_key_id (kid) and that the public key registered at IBKR belongs to this private key. A newly registered key can take until the next business day, or the weekend reset, to become active";
 const CREDENTIAL_HINT =
   "IBKR does not accept this credential: use the paper-trading username for a paper account and the live username for live, and check the username is enabled for this OAuth client";
+const IP_HINT =
+  "Set the ip option (and alternativeIps) to your public IP, or point ipLookupUrl at a plain-text IP service that works";
 const SESSION_HINT =
   "The session is not valid: expired, logged out, or used from an IP that is not in its ip/alternativeIps claim";
 
@@ -135,13 +141,19 @@ export function errorFromResponse(step: IbauthStep, res: Response, text: string,
   const base = { step, status, response: res, ...(ibkrMessage ? { ibkrMessage } : {}) };
   const html = message?.startsWith("an HTML error page") ?? false;
   if (status === 429) {
-    return new IbauthError("IBKR rate limit exceeded", {
-      ...base,
-      code: "ERR_RATE_LIMITED",
-      retryAfterMs: Math.max(0, http.pacer.penaltyUntil - http.now()),
-      hint: "Requests are paused until the penalty ends; do not retry sooner",
-    });
+    return new IbauthError(
+      step === "ip" ? "the IP lookup service rate-limited us" : "IBKR rate limit exceeded",
+      {
+        ...base,
+        code: "ERR_RATE_LIMITED",
+        retryAfterMs: Math.max(0, pacerFor(http, step).penaltyUntil - http.now()),
+        hint: step === "ip" ? IP_HINT : "Requests are paused until the penalty ends; do not retry sooner",
+      },
+    );
   }
+  // The IP lookup is not IBKR: its statuses mean nothing about the session.
+  if (step === "ip")
+    return new IbauthError("the IP lookup failed", { ...base, code: "ERR_HTTP", hint: IP_HINT });
   if (status === 403 && html)
     return new IbauthError("IBKR's firewall refused the request", {
       ...base,

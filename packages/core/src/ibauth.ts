@@ -76,6 +76,7 @@ export class IBAuth {
       retryAttempts: cfg.retryAttempts,
       retryBaseDelayMs: cfg.retryBaseDelayMs,
       pacer: new Pacer(cfg.now, cfg.sleep),
+      ipPacer: new Pacer(cfg.now, cfg.sleep),
       redact: (text) => this.#redact(text),
     };
     const self = this;
