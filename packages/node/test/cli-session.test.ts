@@ -115,9 +115,12 @@ describe("session commands against the emulator over HTTP", () => {
 
     const tickle = await run("tickle");
     expect(tickle.code).toBe(0);
-    const tickleOut = JSON.parse(tickle.stdout);
-    expect(tickleOut).toMatchObject({ ok: true, command: "tickle", tickle: { authenticated: true } });
-    expect(tickleOut.tickle.session).toBeUndefined(); // the WebSocket cookie is a secret
+    expect(JSON.parse(tickle.stdout)).toMatchObject({
+      ok: true,
+      command: "tickle",
+      action: "tickled",
+      status: { brokerage: { authenticated: true } },
+    });
     // status and tickle resumed the stored session: no new access token
     expect(server.emulator.counts()["POST /oauth2/api/v1/token"]).toBe(tokensBefore);
 
@@ -130,6 +133,39 @@ describe("session commands against the emulator over HTTP", () => {
     expect(after.code).toBe(1);
     expect(JSON.parse(after.stdout)).toMatchObject({ ok: false, state: "idle" });
     for (const r of [login, status, tickle, logout, after]) expectClean(r, secrets);
+  });
+
+  it("a stored session IBKR has dropped is healed by the next run, not reported as a failure", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const login = await runCli(["login", "--config", ws.config], { cacheDir: ws.cacheDir });
+    expect(login.code).toBe(0);
+    server.emulator.expireBearers();
+    const bearersBefore = server.emulator.counts()["POST /gw/api/v1/sso-sessions"] ?? 0;
+    const smoke = await runCli(["--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+    expect(smoke.code).toBe(0);
+    expect(JSON.parse(smoke.stdout)).toMatchObject({ ok: true, validate: { valid: true } });
+    expect(server.emulator.counts()["POST /gw/api/v1/sso-sessions"]).toBe(bearersBefore + 1);
+
+    server.emulator.dropBrokerageSession();
+    const tickle = await runCli(["tickle", "--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+    expect(JSON.parse(tickle.stdout)).toMatchObject({ ok: true, action: "reinit" });
+  });
+
+  it("back-to-back runs stay inside IBKR's pacing (tickle 1/s, validate 1/min): no 429", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const run = (args: string[]) =>
+      runCli([...args, "--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+    expect((await run([])).code).toBe(0);
+    const again = await run([]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).steps[1].detail).toMatch(
+      /answer from \d+s ago: IBKR allows one validate a minute/,
+    );
+    expect((await run(["status"])).code).toBe(0);
+    expect((await run(["tickle"])).code).toBe(0);
+    expect((await run(["tickle"])).code).toBe(0);
+    expect(server.emulator.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(server.emulator.counts()["GET /v1/api/sso/validate"]).toBe(1);
   });
 
   it("--debug logs the steps to stderr and still no secret", async () => {

@@ -1,8 +1,10 @@
 import {
   type AuthStatus,
   type BrokerageStatus,
+  type IBAuth,
   IbauthError,
   parseSessionRecord,
+  type SessionRecord,
   type TickleResult,
   type ValidateResult,
 } from "@ibauth/core";
@@ -64,25 +66,56 @@ function requireBrokerage(t: TickleResult): TickleResult {
   return t;
 }
 
+/**
+ * connect() trusts a session resumed from the session file (zero requests), but the CLI's user
+ * wants proof: a resumed session gets one keepalive tick, which also heals it if IBKR dropped it.
+ */
+async function connectVerified({ auth, pacing }: CliAuth): Promise<AuthStatus> {
+  const status = await auth.connect();
+  if (status.counters.bearers > 0) return status; // logged in by this run: already proven
+  await pacing.beforeTickle();
+  try {
+    return (await auth.tick()).status;
+  } finally {
+    await pacing.tickled();
+  }
+}
+
+function validateDetail({ result, ageMs }: { result: ValidateResult; ageMs?: number }): string {
+  const age =
+    ageMs === undefined
+      ? ""
+      : ` (answer from ${formatDuration(ageMs)} ago: IBKR allows one validate a minute)`;
+  return validateText(result) + age;
+}
+
 /** `ibauth` with no command: the Python package's smoke test. */
 export async function smokeCommand(ctx: CliContext): Promise<void> {
-  const { auth, sessionFile } = await loadCliAuth(ctx);
+  const loaded = await loadCliAuth(ctx);
+  const { auth, pacing, sessionFile } = loaded;
   const out = ctx.output;
   await out.step(
     "connect",
-    () => auth.connect(),
+    () => connectVerified(loaded),
     (s) => brokerageText(s.brokerage),
   );
-  const validate = await out.step(
+  const { result: validate } = await out.step(
     "validate",
-    async () => requireValid(await auth.validateSso()),
-    validateText,
+    async () => {
+      const answer = await pacing.validate(auth);
+      requireValid(answer.result);
+      return answer;
+    },
+    validateDetail,
   );
-  const tickle = await out.step(
-    "tickle",
-    async () => requireBrokerage(await auth.tickle()),
-    (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
-  );
+  await pacing.beforeTickle();
+  const tickle = await out
+    .step(
+      "tickle",
+      async () => requireBrokerage(await auth.tickle()),
+      (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
+    )
+    .finally(() => pacing.tickled());
   const status = auth.status();
   out.done(`session ok: ${statusText(status)}`, {
     command: "smoke",
@@ -94,34 +127,44 @@ export async function smokeCommand(ctx: CliContext): Promise<void> {
 }
 
 export async function loginCommand(ctx: CliContext): Promise<void> {
-  const { auth, sessionFile } = await loadCliAuth(ctx);
+  const loaded = await loadCliAuth(ctx);
   const status = await ctx.output.step(
     "login",
-    () => auth.connect(),
+    () => connectVerified(loaded),
     (s) => brokerageText(s.brokerage),
   );
-  ctx.output.done(`logged in: ${statusText(status)} (session kept in ${sessionFile})`, {
+  ctx.output.done(`logged in: ${statusText(status)} (session kept in ${loaded.sessionFile})`, {
     command: "login",
-    sessionFile,
+    sessionFile: loaded.sessionFile,
     status,
   });
 }
 
-/** No stored session is not an error of IBKR's: say so and exit 1 without a request. */
-async function requireStoredSession(ctx: CliContext, loaded: CliAuth, command: string): Promise<boolean> {
-  if (parseSessionRecord(await loaded.store.get())) return true;
+/** The stored session; when there is none (not an error of IBKR's) says so, and the command exits 1 without a request. */
+async function storedSession(
+  ctx: CliContext,
+  loaded: CliAuth,
+  command: string,
+): Promise<SessionRecord | undefined> {
+  const record = parseSessionRecord(await loaded.store.get());
+  if (record) return record;
   ctx.output.done(
     `no session stored in ${loaded.sessionFile}; run \`ibauth login\``,
     { command, state: "idle", sessionFile: loaded.sessionFile },
     false,
   );
-  return false;
+  return undefined;
 }
 
 export async function statusCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
-  if (!(await requireStoredSession(ctx, loaded, "status"))) return 1;
-  const validate = await ctx.output.step("validate", () => loaded.auth.validateSso(), validateText);
+  const record = await storedSession(ctx, loaded, "status");
+  if (!record) return 1;
+  const { result: validate } = await ctx.output.step(
+    "validate",
+    () => loaded.pacing.validate(loaded.auth, record.bearer?.createdAt),
+    validateDetail,
+  );
   const status = loaded.auth.status();
   ctx.output.done(
     `${validate.valid ? "session valid" : "session NOT valid"}: ${statusText(status)}`,
@@ -131,20 +174,20 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   return validate.valid ? 0 : 1;
 }
 
+/** One keepalive step on the stored session (cron-friendly): tickles, and heals what the tickle reveals. */
 export async function tickleCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
-  if (!(await requireStoredSession(ctx, loaded, "tickle"))) return 1;
-  const tickle = await ctx.output.step(
-    "tickle",
-    () => loaded.auth.tickle(),
-    (t) => brokerageText(t),
-  );
-  ctx.output.done(
-    `tickled: ${brokerageText(tickle)}, idle expiry in ${formatDuration(tickle.ssoExpires)}`,
-    { command: "tickle", tickle: publicTickle(tickle), status: loaded.auth.status() },
-    tickle.authenticated,
-  );
-  return tickle.authenticated ? 0 : 1;
+  if (!(await storedSession(ctx, loaded, "tickle"))) return 1;
+  await loaded.pacing.beforeTickle();
+  const { action, status } = await ctx.output
+    .step(
+      "tickle",
+      () => loaded.auth.tick(),
+      (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
+    )
+    .finally(() => loaded.pacing.tickled());
+  ctx.output.done(`tickled: ${statusText(status)}`, { command: "tickle", action, status });
+  return 0;
 }
 
 export async function logoutCommand(ctx: CliContext): Promise<void> {
