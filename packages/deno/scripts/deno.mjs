@@ -4,7 +4,8 @@
 // resolve, Deno 2.9 "migrates" the nearest pnpm-workspace.yaml into the package.json of the working
 // directory's workspace, rewriting the repo's root package.json. Outside the repo there is none to touch.
 //
-// CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests, the benchmark and the example.
+// CLI: `node scripts/deno.mjs check` type-checks the package, its Deno tests, the benchmark and the
+// example, and runs a JSR publish dry run.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,9 +30,9 @@ export function testFlags(tmp) {
   ];
 }
 
-/** deno check for the package (source, Deno tests, benchmark) and for the example. */
+/** deno check for the package (source, Deno tests, benchmark) and for the example; a JSR publish dry run. */
 export const CHECKS = {
-  package: [
+  "deno check: package source, Deno tests, benchmark": [
     "check",
     "--config",
     join(PKG, "deno.json"),
@@ -39,12 +40,20 @@ export const CHECKS = {
     join(PKG, "test/deno"),
     join(PKG, "bench"),
   ],
-  example: [
+  "deno check: examples/deno-script": [
     "check",
     "--config",
     join(EXAMPLE, "deno.json"),
     join(EXAMPLE, "main.ts"),
     join(EXAMPLE, "demo.ts"),
+  ],
+  // JSR-ready: an offline publish dry run checks the exports, slow types and the published file list.
+  "deno publish --dry-run (JSR)": [
+    "publish",
+    "--config",
+    join(PKG, "deno.json"),
+    "--dry-run",
+    "--allow-dirty",
   ],
 };
 
@@ -89,7 +98,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const { code, output } = await runDeno(args);
     process.stdout.write(output);
     if (code !== 0) {
-      console.error(`deno check (${name}) failed with exit code ${code}`);
+      console.error(`${name} failed with exit code ${code}`);
       failed = true;
     }
   }

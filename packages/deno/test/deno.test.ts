@@ -71,10 +71,10 @@ console.log(tests.output);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe("deno check", () => {
+describe("deno check and publish --dry-run", () => {
   for (const [name, run] of Object.entries(checks)) {
-    it(`${name} type-checks`, () => {
-      if (run.code !== 0) throw new Error(`deno check (${name}) exited ${run.code}:\n${run.output}`);
+    it(name, () => {
+      if (run.code !== 0) throw new Error(`${name} exited ${run.code}:\n${run.output}`);
     });
   }
 });
