@@ -4,6 +4,7 @@ import type { WorkerSettings } from "./settings";
 
 /** How late the keepalive may be before /health calls it stale: two missed cron ticks and some slack. */
 const TICK_GRACE_MS = 3 * 60_000;
+const HEALTH_CACHE_MS = 5_000;
 
 const age = (now: number, at: number | undefined) => (at === undefined ? undefined : Math.max(0, now - at));
 
@@ -32,7 +33,9 @@ export async function health(context: Context, settings: WorkerSettings, method:
       false,
     );
   }
-  const [record, stored] = await Promise.all([ready.record(true), ready.book.read()]);
+  // Cached reads: /health is public, and every uncached call would cost two KV reads (billed, and limited
+  // to 100,000 a day on the free plan).
+  const [record, stored] = await Promise.all([ready.record(), ready.book.read(HEALTH_CACHE_MS)]);
   const local = ready.local.status;
   const lastTickleAt = Math.max(stored?.lastTickleAt ?? 0, local?.lastTickleAt ?? 0) || undefined;
   const state = stored?.paused

@@ -55,13 +55,20 @@ export async function runOperation<T>(
       sleep: settings.sleep,
     }),
   );
+  // Once the lease is lost the operation is over: the core's retries need not wait, and its warnings
+  // ("no HTTP answer") would only mislead; the caller logs what happened instead.
+  const sleep = settings.auth.sleep ?? settings.sleep;
+  const quiet = (level: keyof Logger) => (fields: Record<string, unknown>, msg?: string) => {
+    if (!gate.lost) logger[level](fields, msg);
+  };
   const options: IBAuthOptions = {
     ...settings.auth,
     ...config.auth,
     fetch: gate.fetch,
     store,
-    logger,
+    logger: { debug: quiet("debug"), info: quiet("info"), warn: quiet("warn"), error: quiet("error") },
     now: settings.now,
+    sleep: (ms) => (gate.lost ? Promise.resolve() : sleep(ms)),
   };
   const auth = new IBAuth(options);
   const result: OperationResult<T> = { auth, record: undefined };

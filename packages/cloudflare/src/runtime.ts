@@ -55,7 +55,7 @@ export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) 
     const ready: Ready = {
       config,
       names,
-      book: statusBook(config.kv, names.status, settings.heartbeatMs),
+      book: statusBook(config.kv, names.status, settings.heartbeatMs, settings.now),
       async record(fresh = false) {
         const now = settings.now();
         if (!fresh && cached && now - cached.at < settings.recordCacheMs) return cached.record;

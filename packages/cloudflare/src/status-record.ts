@@ -63,25 +63,27 @@ function significant(record: StatusRecord | undefined): string {
 }
 
 export interface StatusBook {
-  read(): Promise<StatusRecord | undefined>;
+  /** The stored record; one read by this isolate within `maxAgeMs` is reused (default: always read). */
+  read(maxAgeMs?: number): Promise<StatusRecord | undefined>;
   /** Applies `change` to the stored record; writes only on a significant change or when the heartbeat is due. */
   update(
     change: (current: StatusRecord | undefined) => StatusRecord,
   ): Promise<{ written: boolean; record: StatusRecord }>;
 }
 
-export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs: number): StatusBook {
+export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs: number, now: () => number): StatusBook {
   let cached: StatusRecord | undefined;
-  let loaded = false;
-  const read = async () => {
+  let loadedAt: number | undefined;
+  const read = async (maxAgeMs = 0) => {
+    if (loadedAt !== undefined && now() - loadedAt < maxAgeMs) return cached;
     cached = parseStatusRecord(await namespace.get(key, "text"));
-    loaded = true;
+    loadedAt = now();
     return cached;
   };
   return {
     read,
     async update(change) {
-      const current = loaded ? cached : await read();
+      const current = loadedAt !== undefined ? cached : await read();
       const next = change(current);
       // The heartbeat keeps /health's "last seen alive" within heartbeatMs in every isolate.
       const heartbeatDue =
@@ -91,6 +93,7 @@ export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs:
       }
       await namespace.put(key, JSON.stringify(next));
       cached = next;
+      loadedAt = now();
       return { written: true, record: next };
     },
   };
