@@ -71,7 +71,12 @@ export interface StatusBook {
   ): Promise<{ written: boolean; record: StatusRecord }>;
 }
 
-export function statusBook(namespace: KvNamespaceLike, key: string, heartbeatMs: number, now: () => number): StatusBook {
+export function statusBook(
+  namespace: KvNamespaceLike,
+  key: string,
+  heartbeatMs: number,
+  now: () => number,
+): StatusBook {
   let cached: StatusRecord | undefined;
   let loadedAt: number | undefined;
   const read = async (maxAgeMs = 0) => {
