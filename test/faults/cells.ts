@@ -1,6 +1,7 @@
 // The two axes of the fault matrix: the steps of the flow (where the fault is injected and which public
 // call reaches it) and the faults (what the emulator answers instead).
 import type { IBAuth } from "@ibauth/core";
+import type { FaultSpec } from "@ibauth/emulator";
 
 export interface Step {
   name: string;
@@ -41,7 +42,7 @@ export const NO_BRIDGE = '"no bridge"';
 export interface Fault {
   name: string;
   /** `emu.failNext` options, without path and count. */
-  inject: Record<string, unknown>;
+  inject: Omit<FaultSpec, "path" | "method" | "count">;
   /** IbauthError codes that describe this fault truthfully. */
   codes: string[];
 }

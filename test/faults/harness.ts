@@ -3,7 +3,7 @@
 
 import type { IBAuthOptions, Logger } from "@ibauth/core";
 import { IBAuth } from "@ibauth/core";
-import { type generateClientKeys, startEmulator } from "@ibauth/emulator";
+import { type EmulatorOptions, type generateClientKeys, startEmulator } from "@ibauth/emulator";
 
 export const CLIENT_ID = "proof-client";
 export const KEY_ID = "main";
@@ -105,7 +105,7 @@ export interface RigOptions {
   keys: ClientKeys;
   clock: VirtualClock;
   credentials: string[];
-  emulator?: Record<string, unknown>;
+  emulator?: Partial<EmulatorOptions>;
 }
 
 /** One emulator on 127.0.0.1 whose clock is the virtual clock. */

@@ -2,6 +2,7 @@
 // endpoint, the public call raced against a real-time watchdog, then the outcome and the pacing checked
 // from the requests the SDK actually sent.
 import { isIbauthError } from "@ibauth/core";
+import type { Emulator } from "@ibauth/emulator";
 import type { Fault, Step } from "./cells";
 import { codesFor, DATA_PATH, NO_BRIDGE } from "./cells";
 import { type ClientKeys, type Hit, makeAuth, recordingFetch, START, type VirtualClock } from "./harness";
@@ -28,11 +29,6 @@ export interface CellResult {
   /** Requests to the refusing endpoint after the fault was armed. */
   hits: number;
   problems: string[];
-}
-
-interface Emulator {
-  reset(): void;
-  failNext(options: Record<string, unknown>): void;
 }
 
 export interface CellContext {
@@ -145,9 +141,14 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
     ...fault.inject,
   });
   const outcome = await describe(step, await settle(step.run(auth)), problems);
-  // A caller that tries again at once after a 429 must not make the SDK send before Retry-After.
+  // A caller that tries again at once after a 429 must not make the SDK send before Retry-After; and the
+  // IP lookup's 429 is another service's: it must not hold back requests to IBKR.
   if (fault.name.startsWith("429")) {
-    if ((await settle(step.run(auth))).hung) problems.push("hung when called again after the 429");
+    const again = await settle(step.run(auth));
+    if (again.hung) problems.push("hung when called again after the 429");
+    const e = again.error;
+    if (step.name === "ip" && isIbauthError(e) && e.code === "ERR_RATE_LIMITED" && e.step !== "ip")
+      problems.push(`the IP lookup's 429 paused IBKR traffic (${e.step}: ${e.message})`);
   }
   const codes = codesFor(step, fault);
   if (outcome.startsWith("ERR_") && !codes.includes(outcome)) {

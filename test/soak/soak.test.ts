@@ -13,7 +13,7 @@ import {
   startRig,
   virtualClock,
 } from "../faults/harness";
-import { BURST_SIZE, DAILY_RESET_AT, DURATION, type EmulatorControl, EVENTS, timeline } from "./timeline";
+import { BURST_SIZE, DAILY_RESET_AT, DURATION, EVENTS, timeline } from "./timeline";
 
 const CREDENTIAL = "soakuser";
 const DATA = "/v1/api/iserver/accounts";
@@ -45,7 +45,7 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
   const wallStart = performance.now();
   const rec = recordingFetch(clock);
   const auth = makeAuth({ url: rig.url, keys, clock, credential: CREDENTIAL, fetch: rec.fetch });
-  const emu = rig.emulator as unknown as EmulatorControl;
+  const emu = rig.emulator;
   const userFailures: string[] = [];
   const tickFailures: string[] = [];
   const actions: Record<string, number> = {};

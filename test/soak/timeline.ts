@@ -1,6 +1,7 @@
 // The soak's 24 virtual hours: a keepalive tick every 60 s (as the adapters schedule it), a burst of
 // concurrent user calls every hour, and the injected events. The emulator's own daily reset (05:00 UTC,
 // midnight in New York) falls 15 h after the start; the other events are armed here.
+import type { Emulator } from "@ibauth/emulator";
 import { START } from "../faults/harness";
 
 export const MINUTE = 60_000;
@@ -9,10 +10,7 @@ export const DURATION = 24 * HOUR;
 export const BURST_SIZE = 50;
 export const DAILY_RESET_AT = Date.UTC(2026, 10, 3, 5);
 
-export interface EmulatorControl {
-  setEgressIp(ip: string): void;
-  startCompetingSession(): void;
-}
+export type EmulatorControl = Pick<Emulator, "setEgressIp" | "startCompetingSession">;
 
 export type Moment =
   | { at: number; kind: "tick" }
