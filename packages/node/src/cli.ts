@@ -98,9 +98,9 @@ const OPTIONS = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const json = argv.includes("--json");
-  let output = new Output({ json });
-  let debug = argv.includes("--debug");
+  // Read before parsing, so even a usage error answers in the requested form.
+  const output = new Output({ json: argv.includes("--json") });
+  const debug = argv.includes("--debug");
   try {
     const { command, options, help, version } = parse(argv);
     if (help) {
@@ -111,8 +111,6 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${packageJson.version}\n`);
       return EXIT.ok;
     }
-    debug = options.debug;
-    output = new Output({ json: options.json });
     const chatty = command === "keepalive" || command === "emulator";
     const code = await COMMANDS[command]!({
       options,
