@@ -6,6 +6,8 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   plugins: [
     cloudflareTest({
+      // SELF is the example Worker itself (`export default createWorker()`), with no IBKR settings bound.
+      main: "../../examples/cloudflare-worker/src/index.ts",
       miniflare: {
         compatibilityDate: "2026-04-01",
         compatibilityFlags: ["nodejs_compat"],

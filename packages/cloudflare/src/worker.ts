@@ -34,22 +34,37 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
   const settings = resolveSettings(options);
   const contextFor = createRuntime(settings);
 
+  async function route(request: Request, env: Env): Promise<Response> {
+    const context = await contextFor(env);
+    const path = new URL(request.url).pathname;
+    if (path === "/health" && (request.method === "GET" || request.method === "HEAD")) {
+      return health(context, settings, request.method);
+    }
+    const { ready } = context;
+    // Without a complete configuration there is no API key to check against: refuse everything but /health.
+    if (!ready) return problem(503, "the Worker is not configured; see GET /health");
+    if (!(await hasApiKey(request, ready.config.apiKey))) return unauthorized();
+    if (path === "/session/login" || path === "/session/logout") {
+      if (request.method !== "POST") return problem(405, "use POST", {}, { allow: "POST" });
+      return path === "/session/login" ? login(context, ready, settings) : logout(context, ready, settings);
+    }
+    return proxy(request, context, ready, settings);
+  }
+
   return {
     async fetch(request, env) {
-      const context = await contextFor(env);
-      const path = new URL(request.url).pathname;
-      if (path === "/health" && (request.method === "GET" || request.method === "HEAD")) {
-        return health(context, settings, request.method);
+      try {
+        return await route(request, env);
+      } catch (error) {
+        // KV unreachable or a bug: answer 500 without details (this response may go to anyone).
+        settings
+          .logger(env)
+          .error(
+            { step: "worker", code: "ERR_INTERNAL" },
+            `ibauth: request failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        return problem(500, "internal error; see the Worker's logs");
       }
-      const { ready } = context;
-      // Without a complete configuration there is no API key to check against: refuse everything but /health.
-      if (!ready) return problem(503, "the Worker is not configured; see GET /health");
-      if (!(await hasApiKey(request, ready.config.apiKey))) return unauthorized();
-      if (path === "/session/login" || path === "/session/logout") {
-        if (request.method !== "POST") return problem(405, "use POST", {}, { allow: "POST" });
-        return path === "/session/login" ? login(context, ready, settings) : logout(context, ready, settings);
-      }
-      return proxy(request, context, ready, settings);
     },
 
     async scheduled(_controller, env) {
