@@ -42,6 +42,24 @@ describe("healing and operator routes", () => {
     expect((await h.health()).status).toBe(200);
   });
 
+  it("the cron tick logs in again after IBKR's daily reset, and takes back a competing session", async () => {
+    const h = await harness();
+    await h.tick();
+    h.emu.advance(60_000);
+    h.emu.triggerDailyReset();
+    await h.tick();
+    expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(2);
+    h.emu.advance(60_000);
+    h.emu.startCompetingSession();
+    await h.tick();
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(3);
+    h.emu.advance(60_000);
+    await h.tick();
+    const { status, body } = await h.health();
+    expect(status).toBe(200);
+    expect(body.state).toBe("connected");
+  });
+
   it("reports the IP-mismatch pattern (401 right after a fresh bearer) in /health and the logs", async () => {
     const h = await harness({ env: { IBKR_IP: "198.51.100.77" } });
     await h.tick();
