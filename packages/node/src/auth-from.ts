@@ -23,8 +23,8 @@ export function assertComplete(settings: Settings, overrides: AuthOverrides = {}
   const missing: string[] = REQUIRED.filter((f) => overrides[f] === undefined && !values[f]).map(
     (f) => names[f],
   );
-  if (overrides.privateKey === undefined && !values.privateKeyFile && !values.privateKeyText) {
-    missing.push(`${names.privateKeyFile} or ${names.privateKeyText}`);
+  if (overrides.privateKey === undefined && !values.privateKeyFile && !values.privateKey) {
+    missing.push(`${names.privateKeyFile} or ${names.privateKey}`);
   }
   if (missing.length > 0) {
     throw new IbauthError(`${source}: missing ${missing.join(", ")}`, {
@@ -42,8 +42,8 @@ export async function resolveAuth(settings: Settings, overrides: AuthOverrides =
   let key: KeyInfo | undefined;
   let privateKey = overrides.privateKey;
   if (privateKey === undefined) {
-    const loaded = values.privateKeyText
-      ? await loadPrivateKey(values.privateKeyText, names.privateKeyText)
+    const loaded = values.privateKey
+      ? await loadPrivateKey(values.privateKey, names.privateKey)
       : await loadPrivateKeyFile(values.privateKeyFile!);
     key = loaded.info;
     privateKey = loaded.cryptoKey;

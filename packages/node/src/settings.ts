@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { IbauthError } from "@ibauth/core";
+import { YAML_KEYS as CORE_YAML_KEYS, ENV_NAMES, IbauthError } from "@ibauth/core";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 
 /**
@@ -18,49 +18,14 @@ export interface Settings {
   positions: Partial<Record<string, string>>;
 }
 
-export type SettingName =
-  | "clientId"
-  | "clientKeyId"
-  | "credential"
-  | "privateKeyFile"
-  | "privateKeyText"
-  | "domain"
-  | "baseUrl"
-  | "ip"
-  | "ipLookupUrl"
-  | "sessionFile"
-  | "userAgent";
+/** One name per option, shared with every ibauth adapter through the core. */
+export type SettingName = Exclude<keyof typeof ENV_NAMES, "alternativeIps"> | "sessionFile";
 
-/** The Python ibauth keys, plus the optional ones this package adds. */
+/** The core's names (the Python ibauth keys first), plus the session file this package adds. */
 const YAML_KEYS: Record<SettingName | "alternativeIps", string> = {
-  clientId: "client_id",
-  clientKeyId: "client_key_id",
-  credential: "credential",
-  privateKeyFile: "private_key_file",
-  privateKeyText: "private_key",
-  domain: "domain",
-  baseUrl: "base_url",
-  ip: "ip",
-  alternativeIps: "alternative_ips",
-  ipLookupUrl: "ip_lookup_url",
+  ...CORE_YAML_KEYS,
   sessionFile: "session_file",
-  userAgent: "user_agent",
 };
-
-/** The names every ibauth adapter reads. */
-export const ENV_KEYS: Record<Exclude<SettingName, "sessionFile" | "userAgent"> | "alternativeIps", string> =
-  {
-    clientId: "IBKR_CLIENT_ID",
-    clientKeyId: "IBKR_CLIENT_KEY_ID",
-    credential: "IBKR_CREDENTIAL",
-    privateKeyText: "IBKR_PRIVATE_KEY",
-    privateKeyFile: "IBKR_PRIVATE_KEY_FILE",
-    domain: "IBKR_DOMAIN",
-    baseUrl: "IBKR_BASE_URL",
-    ip: "IBKR_IP",
-    alternativeIps: "IBKR_ALTERNATIVE_IPS",
-    ipLookupUrl: "IBKR_IP_LOOKUP_URL",
-  };
 
 const PATH_SETTINGS: SettingName[] = ["privateKeyFile", "sessionFile"];
 
@@ -152,15 +117,15 @@ export async function readYamlSettings(path: string): Promise<Settings> {
   return settings;
 }
 
-/** Reads the IBKR_* environment variables (see ENV_KEYS). Relative file paths resolve against the working directory. */
+/** Reads the IBKR_* environment variables (the core's ENV_NAMES). Relative file paths resolve against the working directory. */
 export function readEnvSettings(env: Record<string, string | undefined>): Settings {
   const settings: Settings = {
     source: "environment",
     values: {},
-    names: { ...ENV_KEYS, sessionFile: "session file", userAgent: "user agent" },
+    names: { ...ENV_NAMES, sessionFile: "session file" },
     positions: {},
   };
-  for (const [option, name] of Object.entries(ENV_KEYS)) {
+  for (const [option, name] of Object.entries(ENV_NAMES)) {
     const value = env[name]?.trim();
     if (!value) continue;
     if (option === "alternativeIps") settings.alternativeIps = splitList(value);
