@@ -32,16 +32,21 @@ export function recordWire(base: typeof fetch): Wire {
   const entries: WireEntry[] = [];
 
   const recorded = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    // A copy to read from; the transport gets the caller's own arguments, untouched.
-    const copy = input instanceof Request ? new Request(input.clone(), init) : new Request(input, init);
+    // A copy to read from; the transport gets the caller's own arguments, untouched. A stream body
+    // can be read only once, so it is left to the transport and not recorded.
+    const streamInit = init?.body instanceof ReadableStream;
+    const copy =
+      input instanceof Request
+        ? new Request(input.clone(), init)
+        : new Request(input, streamInit ? { ...init, body: undefined } : init);
+    const streamBody =
+      streamInit || (input instanceof Request && input.body !== null && !input.headers.has("content-length"));
     const entry: WireEntry = {
       method: copy.method,
       url: new URL(copy.url),
       headers: Object.fromEntries(copy.headers),
       body: "",
-      streamBody:
-        init?.body instanceof ReadableStream ||
-        (input instanceof Request && init?.body === undefined && input.body !== null),
+      streamBody,
       start: ++tick,
     };
     entries.push(entry);

@@ -60,7 +60,9 @@ export const wireFormatCases: Case[] = [
       // The emulator answers 403 to an empty User-Agent and 411 to a POST without Content-Length, as
       // IBKR's CDN does: every request succeeding is the proof "as seen by the server". fetch writes
       // Content-Length itself for any body but a stream.
-      for (const entry of ctx.wire.entries) {
+      const sdkEntries = [...ctx.wire.entries];
+      if (ctx.transport.setsUserAgent) await checkServerEnforces(ctx.wire.fetch, ctx.baseUrl);
+      for (const entry of sdkEntries) {
         const what = `${entry.method} ${entry.url.pathname}`;
         assert(
           entry.status !== undefined && entry.status < 300,
@@ -74,6 +76,26 @@ export const wireFormatCases: Case[] = [
     },
   },
 ];
+
+/** Guards the proof above: the server must refuse what the SDK is expected never to send. */
+async function checkServerEnforces(send: typeof fetch, baseUrl: string): Promise<void> {
+  const url = `${baseUrl}/oauth2/api/v1/token`;
+  const noAgent = await send(url, { method: "POST", headers: { "user-agent": "" }, body: "grant_type=x" });
+  equal(noAgent.status, 403, "server's answer to an empty User-Agent");
+  const stream = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("grant_type=x"));
+      controller.close();
+    },
+  });
+  const noLength = await send(url, {
+    method: "POST",
+    headers: { "user-agent": USER_AGENT },
+    body: stream,
+    duplex: "half",
+  } as RequestInit);
+  equal(noLength.status, 411, "server's answer to a POST without Content-Length");
+}
 
 function only(entries: WireEntry[], what: string): WireEntry {
   equal(entries.length, 1, `${what}s`);
