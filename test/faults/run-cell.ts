@@ -130,7 +130,22 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
   });
   const problems: string[] = [];
   if (step.connected) {
-    await auth.connect();
+    const ready = await settle(auth.connect());
+    if (!ready.value) {
+      const why = isIbauthError(ready.error)
+        ? ready.error.message
+        : ready.hung
+          ? "hung"
+          : String(ready.error);
+      return {
+        step: step.name,
+        fault: fault.name,
+        mode,
+        outcome: "setup failed",
+        hits: 0,
+        problems: [`connect before the fault failed: ${why}`],
+      };
+    }
     ctx.clock.advance(61_000); // the next keepalive slot: no pacing limit is close
   }
   const armedAt = rec.hits.length;
@@ -180,6 +195,15 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
   }
   // nothing this cell left running may reach the next cell's emulator
   if (outcome !== "recovered" || problems.length) await rec.settled();
+  // The recorder is the instrument for the pacing checks: it must agree with the emulator's own count.
+  const counted = Object.entries(ctx.emulator.counts())
+    .filter(([key]) =>
+      matches(step, { method: key.split(" ")[0] ?? "", path: key.split(" ")[1] ?? "", at: 0 }),
+    )
+    .reduce((sum, [, n]) => sum + n, 0);
+  const recorded = rec.hits.filter((h) => matches(step, h)).length;
+  if (counted !== recorded)
+    problems.push(`the emulator counted ${counted} requests to ${step.path}, the recorder ${recorded}`);
   return { step: step.name, fault: fault.name, mode, outcome, hits, problems };
 }
 
