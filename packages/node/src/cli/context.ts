@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { consoleLogger, type Logger, type SessionStore } from "@ibauth/core";
+import { consoleLogger, IbauthError, type Logger, type SessionStore } from "@ibauth/core";
 import { type ResolvedAuth, resolveAuth } from "../auth-from";
 import { fileStore } from "../file-store";
 import { readYamlSettings } from "../settings";
@@ -59,6 +60,13 @@ export interface CliAuth extends ResolvedAuth {
 
 /** The config file's IBAuth, with the CLI's logger and a file store so separate runs share one session. */
 export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
+  if (!existsSync(ctx.options.config)) {
+    throw new IbauthError(`${ctx.options.config}: cannot read the config file (not found)`, {
+      code: "ERR_CONFIG",
+      step: "config",
+      hint: "Pass --config FILE; `ibauth keygen` shows what a config needs, `ibauth emulator` writes one for a local emulator",
+    });
+  }
   const settings = await readYamlSettings(ctx.options.config);
   const sessionFile =
     ctx.options.session ?? settings.values.sessionFile ?? defaultSessionFile(ctx.options.config);
