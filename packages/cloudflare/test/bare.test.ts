@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
+import "./provided";
 
 // Drives the wrangler-bundled example Worker, running in a bare Miniflare without nodejs_compat (started by
 // test/node/global-setup.ts), over real HTTP on 127.0.0.1; the emulator runs as a Node server.

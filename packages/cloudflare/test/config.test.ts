@@ -77,7 +77,7 @@ describe("configuration problems", () => {
     await h.tick();
     const { status, body } = await h.health();
     expect(status).toBe(503);
-    expect(body.lastError.step).toBe("token");
-    expect(body.lastError.hint).toMatch(/kid|key/i);
+    expect(body.lastError?.step).toBe("token");
+    expect(body.lastError?.hint).toMatch(/kid|key/i);
   });
 });

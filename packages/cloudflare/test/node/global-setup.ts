@@ -11,26 +11,7 @@ import { gzipSync } from "node:zlib";
 import { generateClientKeys, startEmulator } from "@ibauth/emulator";
 import { Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
-
-export interface BareRun {
-  workerUrl: string;
-  startError: string;
-  emulatorUrl: string;
-  apiKey: string;
-  bundle: {
-    bytes: number;
-    gzipBytes: number;
-    nodeImports: number;
-    wranglerExit: number | null;
-    wranglerOutput: string;
-  };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    bare: BareRun;
-  }
-}
+import "../provided";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const example = join(root, "examples/cloudflare-worker");
