@@ -1,7 +1,7 @@
 // A simulated 24 h against the emulator over HTTP: keepalive ticks every 60 s, hourly bursts of 50
 // concurrent auth.fetch calls, a daily reset, two egress-IP changes and a competing session. No user
 // call may fail, and the requests per endpoint must be explained by the injected events.
-import { isIbauthError } from "@ibauth/core";
+import { isIbauthError, memoryStore, type SessionStore } from "@ibauth/core";
 import { generateClientKeys } from "@ibauth/emulator";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
@@ -44,7 +44,24 @@ function failure(e: unknown): string {
 it("24 virtual hours: zero failed user calls, and every login is explained by an event", async () => {
   const wallStart = performance.now();
   const rec = recordingFetch(clock);
-  const auth = makeAuth({ url: rig.url, keys, clock, credential: CREDENTIAL, fetch: rec.fetch });
+  // The real memory store, with its writes counted: a KV store allows about 1,000 writes a day.
+  const held = memoryStore();
+  let storeWrites = 0;
+  const store: SessionStore = {
+    ...held,
+    set: (record) => {
+      storeWrites++;
+      return held.set(record);
+    },
+  };
+  const auth = makeAuth({
+    url: rig.url,
+    keys,
+    clock,
+    credential: CREDENTIAL,
+    fetch: rec.fetch,
+    overrides: { store },
+  });
   const emu = rig.emulator;
   const userFailures: string[] = [];
   const tickFailures: string[] = [];
@@ -105,6 +122,7 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
       `| ssodh/init | ${inits} | ${expectedInits} = ${expectedBearers} bearers + ${competing} competing session |`,
       `| tickles | ${tickles} | ${ticks}..${ticks + expectedInits} (one per tick, plus one after a heal) |`,
       `| ${DATA} | ${n(`GET ${DATA}`)} | ${userCalls}..${userCalls + BURST_SIZE * ipChanges} (each call, plus a replay when a burst met a dead bearer) |`,
+      `| session store writes | ${storeWrites} | 1..${n(TOKEN) + n(BEARER) + inits} (only when the record changes: never on a plain tickle) |`,
       `| answers 401 / 429 | ${statusCount(401)} / ${statusCount(429)} | 429: 0 |`,
       `| SDK counters | ${JSON.stringify(status.counters)} | |`,
       "",
@@ -133,4 +151,6 @@ it("24 virtual hours: zero failed user calls, and every login is explained by an
   expect(n(`GET ${DATA}`)).toBeGreaterThanOrEqual(userCalls);
   expect(n(`GET ${DATA}`)).toBeLessThanOrEqual(userCalls + BURST_SIZE * ipChanges);
   expect(status.counters.bearers).toBe(expectedBearers);
+  expect(storeWrites).toBeGreaterThanOrEqual(1);
+  expect(storeWrites).toBeLessThanOrEqual(n(TOKEN) + n(BEARER) + inits);
 });
