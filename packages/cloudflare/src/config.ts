@@ -1,4 +1,4 @@
-import { IBAuth, type IBAuthOptions, isIbauthError } from "@ibauth/core";
+import { ENV_NAMES, IBAuth, type IBAuthOptions, isIbauthError } from "@ibauth/core";
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
 import { isKvNamespace, type KvNamespaceLike } from "./kv";
 
@@ -13,6 +13,7 @@ export interface IbauthWorkerEnv {
   IBKR_IP?: string;
   IBKR_ALTERNATIVE_IPS?: string;
   IBKR_IP_LOOKUP_URL?: string;
+  IBAUTH_USER_AGENT?: string;
   IBAUTH_API_KEY?: string;
   IBAUTH_SESSION_KEY?: string;
   IBAUTH_SESSIONS?: KvNamespaceLike;
@@ -47,19 +48,6 @@ export interface WorkerConfig {
 }
 
 export type LoadedConfig = { ok: true; config: WorkerConfig } | { ok: false; problems: ConfigProblem[] };
-
-/** The core's option names, mapped back to the settings a Worker operator sets. */
-const SETTING_FOR_FIELD: Record<string, string> = {
-  clientId: "IBKR_CLIENT_ID",
-  clientKeyId: "IBKR_CLIENT_KEY_ID",
-  credential: "IBKR_CREDENTIAL",
-  privateKey: "IBKR_PRIVATE_KEY",
-  domain: "IBKR_DOMAIN",
-  baseUrl: "IBKR_BASE_URL",
-  ip: "IBKR_IP",
-  alternativeIps: "IBKR_ALTERNATIVE_IPS",
-  ipLookupUrl: "IBKR_IP_LOOKUP_URL",
-};
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^[0-9a-fA-F:]+$/;
@@ -105,6 +93,7 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
   const baseUrl = trimmed(env.IBKR_BASE_URL);
   const ip = trimmed(env.IBKR_IP);
   const ipLookupUrl = trimmed(env.IBKR_IP_LOOKUP_URL);
+  const userAgent = trimmed(env.IBAUTH_USER_AGENT);
   const alternativeIps = trimmed(env.IBKR_ALTERNATIVE_IPS)
     ?.split(/[\s,]+/)
     .filter((s) => s !== "");
@@ -166,13 +155,16 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
     ...(ip !== undefined && { ip }),
     ...(alternativeIps !== undefined && { alternativeIps }),
     ...(ipLookupUrl !== undefined && { ipLookupUrl }),
+    ...(userAgent !== undefined && { userAgent }),
   };
   if (problems.length === 0) {
     try {
       new IBAuth(auth);
     } catch (error) {
       if (!isIbauthError(error)) throw error;
-      const setting = (error.field && SETTING_FOR_FIELD[error.field]) ?? error.field ?? "configuration";
+      // The core names its option; the operator set the environment variable of the same meaning.
+      const names: Readonly<Record<string, string>> = ENV_NAMES;
+      const setting = (error.field && names[error.field]) ?? error.field ?? "configuration";
       problems.push({ setting, problem: error.hint ?? "invalid" });
     }
   }
