@@ -72,9 +72,16 @@ describe("configuration problems", () => {
     expect((await f.health()).status).toBe(200);
   });
 
-  it("a wrong key surfaces as the core's error with its hint in /health", async () => {
+  it("a wrong key surfaces as the core's error with its hint in /health and from /session/login", async () => {
     const h = await harness({ env: { IBKR_CLIENT_KEY_ID: "not-registered" } });
     await h.tick();
+    const login = await h.api("/session/login", { method: "POST" });
+    expect(login.status).toBe(502);
+    const answer = await login.text();
+    expect(answer).toContain("ERR_AUTH");
+    for (const secret of [CANARY.credential, CANARY.apiKey, h.privateKeyPem.split("\n")[1] ?? "?"]) {
+      expect(answer).not.toContain(secret);
+    }
     const { status, body } = await h.health();
     expect(status).toBe(503);
     expect(body.lastError?.step).toBe("token");

@@ -95,12 +95,21 @@ describe("the Worker against the emulator", () => {
     await h.api("/v1/api/portfolio/accounts");
     h.emu.advance(60_000);
     await h.tick();
+    // every kind of answer the Worker writes itself
+    const answers = [
+      await h.api("/session/login", { method: "POST" }),
+      await h.api("/v1/api/../oauth2/api/v1/token"),
+      await h.call("/v1/api/portfolio/accounts", { headers: { authorization: "Bearer wrong" } }),
+      await h.api("/session/logout", { method: "POST" }),
+      await h.api("/session/login", { method: "POST" }),
+    ];
+    const bodies = await Promise.all(answers.map((r) => r.text()));
     const health = JSON.stringify((await h.health()).body);
     const key = sessionPut(h.kv.puts)[0]?.key ?? "";
     const stored = parseSessionRecord(
       await kvStore(h.kv.kv, { key, encryptionKey: h.env.IBAUTH_SESSION_KEY }).get(),
     );
-    const surface = leakSurface(h, [health]);
+    const surface = leakSurface(h, [health, ...bodies]);
     const pemBody = h.privateKeyPem.split("\n")[1] ?? "";
     for (const secret of [
       CANARY.credential,
