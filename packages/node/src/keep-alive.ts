@@ -3,7 +3,7 @@ import { type IBAuth, isIbauthError, type Logger, silentLogger } from "@ibauth/c
 export interface KeepAliveOptions {
   /** Time between ticks while healthy. Default 60 000 ms (IBKR drops an idle session after ~6 min). */
   intervalMs?: number;
-  /** Waits after 1, 2, 3+ consecutive failures. Default 5 s, 15 s, 60 s. */
+  /** Waits after 1, 2, 3+ consecutive failures. Default 5 s, 15 s, 60 s; longer when IBKR's 429 says so. */
   backoffMs?: number[];
   /**
    * Receives changes only (healed, failing, recovered), not every tick. The IBAuth's own logger
@@ -52,7 +52,9 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
       return intervalMs;
     } catch (error) {
       failures += 1;
-      const delay = backoffMs[Math.min(failures, backoffMs.length) - 1] ?? intervalMs;
+      const backoff = backoffMs[Math.min(failures, backoffMs.length) - 1] ?? intervalMs;
+      // A 429 comes with IBKR's penalty: ticking before it ends only extends it.
+      const delay = Math.max(backoff, isIbauthError(error) ? (error.retryAfterMs ?? 0) : 0);
       const fields = describe(error);
       // The same failure again is not news; a different one is.
       const key = `${fields.code}:${fields.step}`;

@@ -30,12 +30,19 @@ function setup(): { emu: Emulator; auth: IBAuth } {
   return { emu, auth };
 }
 
-/** Collects log lines as `level msg`. */
-function recorder(): { logger: Logger; lines: string[] } {
+/** Collects log lines as `level msg`, and their fields. */
+function recorder(): { logger: Logger; lines: string[]; fields: Record<string, unknown>[] } {
   const lines: string[] = [];
-  const at = (level: string) => (_fields: Record<string, unknown>, msg?: string) =>
+  const fields: Record<string, unknown>[] = [];
+  const at = (level: string) => (f: Record<string, unknown>, msg?: string) => {
     lines.push(`${level} ${msg}`);
-  return { lines, logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
+    fields.push(f);
+  };
+  return {
+    lines,
+    fields,
+    logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
+  };
 }
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
@@ -102,6 +109,20 @@ describe("keepAlive", () => {
     expect(t4 - t3).toBeGreaterThanOrEqual(1_990); // the interval again after a success
     expect(lines.filter((l) => l.startsWith("warn"))).toEqual(["warn keepalive tick failed; backing off"]);
     expect(lines.filter((l) => l.includes("recovered"))).toHaveLength(1);
+  });
+
+  it("waits out IBKR's 429 penalty instead of its own short back-off", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    const { logger, lines, fields } = recorder();
+    emu.failNext({ path: "/v1/api/tickle", kind: "status", status: 429, headers: { "Retry-After": "30" } });
+    const ticker = keepAlive(auth, { intervalMs: 1_100, backoffMs: [100], logger });
+    await until(() => lines.some((l) => l.startsWith("warn")));
+    await ticker.stop();
+    const warned = fields[lines.findIndex((l) => l.startsWith("warn"))];
+    expect(warned).toMatchObject({ code: "ERR_RATE_LIMITED" });
+    expect(warned?.retryInMs).toBeGreaterThan(25_000);
+    expect(tickleTimes(emu)).toHaveLength(1); // nothing sent during the penalty
   });
 
   it("never overlaps ticks, even when one is slower than the interval", async () => {

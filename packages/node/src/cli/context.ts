@@ -30,16 +30,22 @@ export interface CliContext {
 }
 
 /**
- * Logs to stderr. Without --debug, a one-shot command drops warnings that report an error (they
- * carry `code`): the command fails with that same error as its one closing line.
+ * Logs to stderr. Without --debug, warnings that report an error (they carry `code`) are dropped:
+ * a one-shot command ends with that error as its closing line, and keepalive reports failures
+ * itself, once per change (see `keepAliveLogger`).
  */
 export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
-  const logger = consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
-  if (options.debug || level === "info") return logger;
+  const logger = keepAliveLogger(options, level);
+  if (options.debug) return logger;
   return {
     ...logger,
     warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined),
   };
+}
+
+/** The unfiltered logger, for keepAlive's own (already de-duplicated) reports. */
+export function keepAliveLogger(options: CliOptions, level: "info" | "warn" = "info"): Logger {
+  return consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
 }
 
 /**

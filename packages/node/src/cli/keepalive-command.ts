@@ -1,6 +1,6 @@
 import { keepAlive } from "../keep-alive";
 import type { CliContext } from "./context";
-import { loadCliAuth } from "./context";
+import { keepAliveLogger, loadCliAuth } from "./context";
 import { UsageError } from "./failure";
 import { formatDuration } from "./output";
 import { brokerageText } from "./session-commands";
@@ -23,7 +23,7 @@ export async function keepaliveCommand(ctx: CliContext): Promise<void> {
     () => auth.connect(),
     (s) => brokerageText(s.brokerage),
   );
-  const ticker = keepAlive(auth, { intervalMs, logger: ctx.logger });
+  const ticker = keepAlive(auth, { intervalMs, logger: keepAliveLogger(ctx.options) });
   ctx.output.note(
     `keepalive: ticking every ${formatDuration(intervalMs)}; SIGINT (Ctrl-C) or SIGTERM logs out and exits`,
   );
