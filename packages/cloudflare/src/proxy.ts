@@ -96,6 +96,19 @@ function send(
   return settings.fetch(url, init);
 }
 
+/** IBKR gave no HTTP answer at all (reset, DNS, timeout): the caller gets a 502 that says so. */
+class UpstreamError extends Error {
+  override readonly name = "UpstreamError";
+}
+
+async function sendOrFail(...args: Parameters<typeof send>): Promise<Response> {
+  try {
+    return await send(...args);
+  } catch (cause) {
+    throw new UpstreamError("IBKR did not answer", { cause });
+  }
+}
+
 function relay(response: Response): Response {
   const headers = new Headers(response.headers);
   for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
@@ -191,6 +204,29 @@ export async function proxy(
   ready: Ready,
   settings: WorkerSettings,
 ): Promise<Response> {
+  try {
+    return await forward(request, context, ready, settings);
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    context.logger.warn(
+      { step: "request", code: "ERR_NETWORK" },
+      "ibauth: IBKR did not answer a proxied request",
+    );
+    return problem(
+      502,
+      "IBKR did not answer (connection reset, DNS or timeout); retry",
+      {},
+      { "retry-after": "5" },
+    );
+  }
+}
+
+async function forward(
+  request: Request,
+  context: Context,
+  ready: Ready,
+  settings: WorkerSettings,
+): Promise<Response> {
   const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
   if (!target.ok) return problem(400, `refused: ${target.reason}`);
   const path = new URL(target.url).pathname;
@@ -204,7 +240,10 @@ export async function proxy(
     );
   }
   const body = await readBody(request, settings.maxReplayBodyBytes);
-  const first = await inspect(await send(settings, target.url, request, body, record.bearer.token), path);
+  const first = await inspect(
+    await sendOrFail(settings, target.url, request, body, record.bearer.token),
+    path,
+  );
   if (!first.heal) {
     if (ready.ipMismatchFlagged && first.response.ok) {
       // This isolate reported an IP mismatch earlier and IBKR now accepts its requests again.
@@ -217,7 +256,10 @@ export async function proxy(
   const healed = await heal(ready, settings, context, record.bearer.token);
   if (!healed?.bearer || body.stream) return relay(first.response);
   await first.response.body?.cancel();
-  const second = await inspect(await send(settings, target.url, request, body, healed.bearer.token), path);
+  const second = await inspect(
+    await sendOrFail(settings, target.url, request, body, healed.bearer.token),
+    path,
+  );
   const now = settings.now();
   if (second.response.status === 401 && ipMismatchSuspected(401, healed, now, settings.freshBearerMs)) {
     const note = ipMismatchNote("proxy", healed, now);

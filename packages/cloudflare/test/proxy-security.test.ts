@@ -116,6 +116,14 @@ describe("the proxy's upstream request", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
+  it("answers 502 when IBKR gives no HTTP answer at all", async () => {
+    const { h, worker } = await proxied();
+    h.emu.failNext({ path: "/v1/api/portfolio/accounts", kind: "reset" });
+    const res = await h.api("/v1/api/portfolio/accounts", {}, worker);
+    expect(res.status).toBe(502);
+    expect((await h.api("/v1/api/portfolio/accounts", {}, worker)).status).toBe(200);
+  });
+
   it("streams a body larger than the replay buffer, keeping its Content-Length", async () => {
     const { h } = await proxied();
     const small = h.another({ maxReplayBodyBytes: 16 });
