@@ -15,6 +15,8 @@ export const RETRY = { attempts: 3, baseDelayMs: 500 };
 export const WATCHDOG_MS = 10_000;
 /** A fault that outlasts every retry. */
 const PERSISTENT = 100;
+/** Long enough for any Retry-After the matrix injects and the validate 1/min limit. */
+const AFTER_FAULT_MS = 61_000;
 /** Requests to the refusing endpoint the SDK may send: its retries plus one replay after a heal. */
 export const MAX_HITS = RETRY.attempts + 1;
 
@@ -44,7 +46,9 @@ function matches(step: Step, h: Hit): boolean {
   return h.path === step.path && (!step.method || h.method === step.method);
 }
 
-async function settle(call: Promise<unknown>): Promise<{ value?: unknown; error?: unknown; hung?: true }> {
+type Settled = { value?: unknown; error?: unknown; hung?: true };
+
+async function settle(call: Promise<unknown>): Promise<Settled> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const watchdog = new Promise<{ hung: true }>((r) => {
     timer = setTimeout(() => r({ hung: true }), WATCHDOG_MS);
@@ -62,11 +66,7 @@ async function settle(call: Promise<unknown>): Promise<{ value?: unknown; error?
   }
 }
 
-async function describe(
-  step: Step,
-  settled: Awaited<ReturnType<typeof settle>>,
-  problems: string[],
-): Promise<string> {
+async function describe(step: Step, settled: Settled, problems: string[]): Promise<string> {
   if (settled.hung) {
     problems.push(`no answer within ${WATCHDOG_MS} ms`);
     return "HANG";
@@ -116,6 +116,49 @@ function checkPacing(step: Step, fault: Fault, hits: Hit[], problems: string[]):
   return refused;
 }
 
+function why(settled: Settled): string {
+  if (settled.hung) return "hung";
+  if (isIbauthError(settled.error)) return `${settled.error.code}: ${settled.error.message}`;
+  if (settled.value instanceof Response) return `HTTP ${settled.value.status}`;
+  return String(settled.error);
+}
+
+/** What the outcome must be: a code that fits, and the heals auth.fetch owes its caller. */
+function checkOutcome(
+  step: Step,
+  fault: Fault,
+  mode: Mode,
+  outcome: string,
+  armed: Hit[],
+  problems: string[],
+) {
+  const codes = codesFor(step, fault);
+  if (outcome.startsWith("ERR_") && !codes.includes(outcome))
+    problems.push(
+      `${outcome} does not describe a ${fault.name} at ${step.name} (expected ${codes.join(" or ")})`,
+    );
+  // "no bridge" always means the brokerage session is gone. A 401 on a live session can be the endpoint's
+  // own refusal (/portfolio/* before /portfolio/accounts): the SDK may hand it back once a tickle shows
+  // the session alive, so there only the probe is required.
+  if (step.name !== "request" || mode !== "once" || outcome === "recovered") return;
+  if (fault.name === NO_BRIDGE) problems.push('auth.fetch must heal one "no bridge" and replay');
+  if (fault.name === "401" && !armed.some((h) => h.path === "/v1/api/tickle"))
+    problems.push("auth.fetch handed back a 401 without checking the session");
+}
+
+/** The recorder is the instrument for the pacing checks: it must agree with the emulator's own count. */
+function crossCheck(step: Step, emulator: Emulator, hits: Hit[], problems: string[]) {
+  const counted = Object.entries(emulator.counts())
+    .filter(([key]) => {
+      const [method = "", path = ""] = key.split(" ");
+      return matches(step, { method, path, at: 0 });
+    })
+    .reduce((sum, [, n]) => sum + n, 0);
+  const recorded = hits.filter((h) => matches(step, h)).length;
+  if (counted !== recorded)
+    problems.push(`the emulator counted ${counted} requests to ${step.path}, the recorder ${recorded}`);
+}
+
 export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: Mode): Promise<CellResult> {
   ctx.emulator.reset();
   ctx.clock.t = START;
@@ -128,26 +171,21 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
     fetch: rec.fetch,
     overrides: { timeoutMs: TIMEOUT_MS, retry: RETRY },
   });
-  const problems: string[] = [];
+  const result = (outcome: string, hits: number, problems: string[]): CellResult => ({
+    step: step.name,
+    fault: fault.name,
+    mode,
+    outcome,
+    hits,
+    problems,
+  });
   if (step.connected) {
     const ready = await settle(auth.connect());
-    if (!ready.value) {
-      const why = isIbauthError(ready.error)
-        ? ready.error.message
-        : ready.hung
-          ? "hung"
-          : String(ready.error);
-      return {
-        step: step.name,
-        fault: fault.name,
-        mode,
-        outcome: "setup failed",
-        hits: 0,
-        problems: [`connect before the fault failed: ${why}`],
-      };
-    }
+    if (!ready.value) return result("setup failed", 0, [`connect before the fault failed: ${why(ready)}`]);
     ctx.clock.advance(61_000); // the next keepalive slot: no pacing limit is close
   }
+
+  const problems: string[] = [];
   const armedAt = rec.hits.length;
   ctx.emulator.failNext({
     path: step.path,
@@ -165,47 +203,20 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
     if (step.name === "ip" && isIbauthError(e) && e.code === "ERR_RATE_LIMITED" && e.step !== "ip")
       problems.push(`the IP lookup's 429 paused IBKR traffic (${e.step}: ${e.message})`);
   }
-  const codes = codesFor(step, fault);
-  if (outcome.startsWith("ERR_") && !codes.includes(outcome)) {
-    problems.push(
-      `${outcome} does not describe a ${fault.name} at ${step.name} (expected ${codes.join(" or ")})`,
-    );
-  }
-  // "no bridge" always means the brokerage session is gone. A 401 on a live session can be the endpoint's
-  // own refusal (/portfolio/* before /portfolio/accounts): the SDK may hand it back once a tickle shows
-  // the session alive, so there only the probe is required.
   const armed = rec.hits.slice(armedAt);
-  if (step.name === "request" && mode === "once" && outcome !== "recovered") {
-    if (fault.name === NO_BRIDGE) problems.push('auth.fetch must heal one "no bridge" and replay');
-    if (fault.name === "401" && !armed.some((h) => h.path === "/v1/api/tickle"))
-      problems.push("auth.fetch handed back a 401 without checking the session");
-  }
+  checkOutcome(step, fault, mode, outcome, armed, problems);
   const hits = checkPacing(step, fault, armed, problems);
 
   // Self-healing afterwards: once the fault has passed, the next user call works (not after logout).
   if (mode === "once" && step.name !== "logout" && outcome !== "HANG") {
     if (outcome !== "recovered") await rec.settled();
-    ctx.clock.advance(RETRY_AFTER_PAUSE);
+    ctx.clock.advance(AFTER_FAULT_MS);
     const after = await settle(auth.fetch(DATA_PATH));
-    const ok = after.value instanceof Response && after.value.ok;
-    if (!ok)
-      problems.push(
-        `the next auth.fetch after the fault did not succeed (${after.hung ? "hung" : isIbauthError(after.error) ? after.error.code : after.value instanceof Response ? after.value.status : String(after.error)})`,
-      );
+    if (!(after.value instanceof Response && after.value.ok))
+      problems.push(`the next auth.fetch after the fault did not succeed (${why(after)})`);
   }
   // nothing this cell left running may reach the next cell's emulator
   if (outcome !== "recovered" || problems.length) await rec.settled();
-  // The recorder is the instrument for the pacing checks: it must agree with the emulator's own count.
-  const counted = Object.entries(ctx.emulator.counts())
-    .filter(([key]) =>
-      matches(step, { method: key.split(" ")[0] ?? "", path: key.split(" ")[1] ?? "", at: 0 }),
-    )
-    .reduce((sum, [, n]) => sum + n, 0);
-  const recorded = rec.hits.filter((h) => matches(step, h)).length;
-  if (counted !== recorded)
-    problems.push(`the emulator counted ${counted} requests to ${step.path}, the recorder ${recorded}`);
-  return { step: step.name, fault: fault.name, mode, outcome, hits, problems };
+  crossCheck(step, ctx.emulator, rec.hits, problems);
+  return result(outcome, hits, problems);
 }
-
-/** Long enough for any Retry-After the matrix injects and the validate 1/min limit. */
-const RETRY_AFTER_PAUSE = 61_000;
