@@ -16,11 +16,14 @@ export interface BufferedStore extends SessionStore {
 export function bufferedStore(inner: SessionStore): BufferedStore {
   let pending: Change | undefined;
   let settled: Change | undefined; // the last change flushed, so latest() needs no read-back
+  let seen: { value: unknown } | undefined; // the last value read through, likewise
   const view = (change: Change) => (change.kind === "set" ? change.record : undefined);
   return {
     async get() {
       if (pending) return view(pending);
-      return inner.get();
+      const value = await inner.get();
+      seen = { value };
+      return value;
     },
     async set(record) {
       pending = { kind: "set", record };
@@ -30,7 +33,8 @@ export function bufferedStore(inner: SessionStore): BufferedStore {
     },
     async latest() {
       const change = pending ?? settled;
-      return change ? view(change) : inner.get();
+      if (change) return view(change);
+      return seen ? seen.value : inner.get();
     },
     async flush() {
       const change = pending;

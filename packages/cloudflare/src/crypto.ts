@@ -2,7 +2,7 @@ import { IbauthError } from "@ibauth/core";
 
 const text = new TextEncoder();
 
-export function toBase64(bytes: Uint8Array): string {
+function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);
@@ -21,10 +21,6 @@ export function fromBase64(value: string): Uint8Array<ArrayBuffer> | undefined {
 
 function hex(buffer: ArrayBuffer): string {
   return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export async function sha256Hex(value: string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", text.encode(value)));
 }
 
 /** Keys derived from IBAUTH_SESSION_KEY: one encrypts records, one names them (so a KV key leaks nothing). */

@@ -9,7 +9,7 @@ import { type BufferedStore, bufferedStore } from "./buffered-store";
 import type { WorkerConfig } from "./config";
 import { kvStore } from "./kv-store";
 import { acquireLease } from "./lease";
-import { LeaseHeldError, loginGate } from "./login-gate";
+import { type LeaseHeldError, loginGate } from "./login-gate";
 import type { WorkerSettings } from "./settings";
 
 export interface OperationResult<T> {
@@ -93,5 +93,3 @@ export async function runOperation<T>(
   result.record = parseSessionRecord(await store.latest());
   return result;
 }
-
-export { LeaseHeldError };

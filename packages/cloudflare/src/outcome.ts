@@ -54,11 +54,9 @@ export function ipMismatchNote(
   };
 }
 
-/** Where an outcome came from; a mismatch is cleared only by a success seen the same way. */
-export type OutcomeSource = IpMismatch["seenBy"];
-
 export interface Outcome {
-  source: OutcomeSource;
+  /** Where the outcome came from; a mismatch is cleared only by a success seen the same way. */
+  source: IpMismatch["seenBy"];
   status: AuthStatus;
   error?: unknown;
   ipMismatch?: IpMismatch;
