@@ -12,6 +12,8 @@ import { acquireLease } from "./lease";
 import { type LeaseHeldError, loginGate } from "./login-gate";
 import type { WorkerSettings } from "./settings";
 
+const RECORD_TTL_SECONDS = 2 * 86_400;
+
 export interface OperationResult<T> {
   value?: T;
   error?: unknown;
@@ -43,7 +45,14 @@ export async function runOperation<T>(
   step: (auth: IBAuth, store: BufferedStore) => Promise<T>,
 ): Promise<OperationResult<T>> {
   const store = bufferedStore(
-    kvStore(config.kv, { key: names.session, encryptionKey: config.keys.record, logger }),
+    kvStore(config.kv, {
+      key: names.session,
+      encryptionKey: config.keys.record,
+      // IBKR sessions and access tokens last at most 24 h and every login rewrites the record, so an
+      // abandoned Worker's tokens do not linger in KV.
+      ttlSeconds: RECORD_TTL_SECONDS,
+      logger,
+    }),
   );
   const gate = loginGate(settings.fetch, () =>
     acquireLease({
