@@ -76,9 +76,11 @@ describe("ibauth emulator", () => {
       env: { PATH: process.env.PATH ?? "" },
     });
     let stdout = "";
+    let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
     const exited = new Promise<number | null>((done) => child.on("close", done));
-    const end = Date.now() + 15_000;
+    const end = Date.now() + 40_000; // generous: six engineers share two cores
     while (!stdout.includes("ip_lookup_url:") && Date.now() < end)
       await new Promise((r) => setTimeout(r, 50));
     expect(stdout).toMatch(/^base_url: http:\/\/127\.0\.0\.1:\d+$/m);
@@ -92,7 +94,7 @@ describe("ibauth emulator", () => {
     });
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-  });
+  }, 60_000);
 });
 
 it("--help lists every command and the exit codes", async () => {

@@ -20,7 +20,7 @@ it("examples/node-server holds a session and serves /health, /accounts and a sum
   child.stderr.on("data", (c) => (logs += c));
   const exited = new Promise<number | null>((done) => child.on("close", done));
   try {
-    const end = Date.now() + 15_000;
+    const end = Date.now() + 40_000; // generous: the machine is shared
     while (!/listening url=(\S+)/.test(logs) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     const base = logs.match(/listening url=(\S+)/)?.[1];
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -41,4 +41,4 @@ it("examples/node-server holds a session and serves /health, /accounts and a sum
   for (const secret of [CANARY_CREDENTIAL, ...keyCanaries(keys.privateKeyPem)])
     expect(logs).not.toContain(secret);
   await emulator.close();
-});
+}, 60_000);
