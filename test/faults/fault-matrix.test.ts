@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS, RETRY_AFTER_S, STEPS } from "./cells";
 import { type ClientKeys, makeAuth, recordingFetch, startRig, virtualClock } from "./harness";
 import { renderMatrix, renderProblems } from "./render-matrix.mjs";
-import { type CellResult, CREDENTIAL, type Mode, RETRY, runCell, TIMEOUT_MS } from "./run-cell";
+import {
+  type CellResult,
+  CREDENTIAL,
+  HANG_TIMEOUT_MS,
+  type Mode,
+  RETRY,
+  runCell,
+  TIMEOUT_MS,
+} from "./run-cell";
 import { root } from "./workspace-packages.mjs";
 
 const clock = virtualClock();
@@ -32,7 +40,12 @@ afterAll(async () => {
   }
   console.log(renderProblems(results));
   mkdirSync(join(root, ".tmp"), { recursive: true });
-  const settings = { timeoutMs: TIMEOUT_MS, retry: RETRY, retryAfterS: RETRY_AFTER_S };
+  const settings = {
+    timeoutMs: TIMEOUT_MS,
+    hangTimeoutMs: HANG_TIMEOUT_MS,
+    retry: RETRY,
+    retryAfterS: RETRY_AFTER_S,
+  };
   writeFileSync(join(root, ".tmp/fault-matrix.json"), JSON.stringify({ settings, results }, null, 1));
 });
 

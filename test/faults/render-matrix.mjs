@@ -25,7 +25,7 @@ export function renderProblems(results) {
   return bad.map((r) => `- **${r.step} × ${r.fault} (${r.mode})**: ${r.problems.join("; ")}`).join("\n");
 }
 
-/** @param {{date:string, timeoutMs:number, retry:{attempts:number, baseDelayMs:number}, retryAfterS:number}} meta */
+/** @param {{date:string, timeoutMs:number, hangTimeoutMs:number, retry:{attempts:number, baseDelayMs:number}, retryAfterS:number}} meta */
 export function renderReport(results, meta) {
   return [
     "# Fault matrix",
@@ -41,7 +41,7 @@ export function renderReport(results, meta) {
     "",
     `Calls: token/ip/bearer/init = \`connect()\`, validate = \`validateSso()\`, tickle = \`tick()\`, logout = \`logout()\`,`,
     'request = `auth.fetch("/v1/api/iserver/accounts")`.',
-    `SDK options: \`timeoutMs: ${meta.timeoutMs}\`, \`retry: { attempts: ${meta.retry.attempts}, baseDelayMs: ${meta.retry.baseDelayMs} }\`;`,
+    `SDK options: \`timeoutMs: ${meta.timeoutMs}\` (${meta.hangTimeoutMs} in the timeout column), \`retry: { attempts: ${meta.retry.attempts}, baseDelayMs: ${meta.retry.baseDelayMs} }\`;`,
     `injected Retry-After: ${meta.retryAfterS} s.`,
     "",
     "## Fault once (the next request succeeds)",
