@@ -317,6 +317,10 @@ export class IBAuth {
     }
   }
 
+  /**
+   * Records a failure in status(). It is logged at debug only: the caller gets the error itself, and the
+   * move to "degraded" is logged once at info with its code and step.
+   */
   #fail(e: unknown): unknown {
     if (isIbauthError(e)) {
       if (e.code === "ERR_RATE_LIMITED") this.#counters.rateLimited++;
@@ -328,7 +332,7 @@ export class IBAuth {
         ...(e.status === undefined ? {} : { status: e.status }),
         ...(e.hint ? { hint: e.hint } : {}),
       };
-      this.#cfg.logger.warn({ step: e.step, code: e.code, status: e.status }, e.message);
+      this.#cfg.logger.debug({ step: e.step, code: e.code, status: e.status }, e.message);
     }
     if (this.#state !== "closed") this.#setState("degraded");
     return e;
@@ -339,7 +343,8 @@ export class IBAuth {
     const from = this.#state;
     this.#state = state;
     if (state === "connected") this.#lastError = undefined;
-    this.#cfg.logger.info({ from, to: state }, `session ${state}`);
+    const cause = state === "degraded" && this.#lastError ? { code: this.#lastError.code, step: this.#lastError.step } : {};
+    this.#cfg.logger.info({ from, to: state, ...cause }, `session ${state}`);
   }
 
   #owner$(): Promise<string> {
