@@ -13,7 +13,7 @@ import {
   startRig,
   virtualClock,
 } from "../faults/harness";
-import { BURST_SIZE, DAILY_RESET_AT, DURATION, EVENTS, timeline } from "./timeline";
+import { BURST_SIZE, DAILY_RESET_AT, DAILY_RESET_HOUR_UTC, DURATION, EVENTS, timeline } from "./timeline";
 
 const CREDENTIAL = "soakuser";
 const DATA = "/v1/api/iserver/accounts";
@@ -30,7 +30,12 @@ let rig: Awaited<ReturnType<typeof startRig>>;
 
 beforeAll(async () => {
   keys = await generateClientKeys({ bits: 2048 });
-  rig = await startRig({ keys, clock, credentials: [CREDENTIAL] });
+  rig = await startRig({
+    keys,
+    clock,
+    credentials: [CREDENTIAL],
+    emulator: { dailyReset: { hourUtc: DAILY_RESET_HOUR_UTC } },
+  });
 });
 afterAll(() => rig?.close());
 

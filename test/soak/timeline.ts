@@ -8,7 +8,9 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DURATION = 24 * HOUR;
 export const BURST_SIZE = 50;
-export const DAILY_RESET_AT = Date.UTC(2026, 10, 3, 5);
+/** The emulator's daily reset: 05:00 UTC is midnight in New York (EST), IBKR's reset for US sessions. */
+export const DAILY_RESET_HOUR_UTC = 5;
+export const DAILY_RESET_AT = Date.UTC(2026, 10, 3, DAILY_RESET_HOUR_UTC);
 
 export type EmulatorControl = Pick<Emulator, "setEgressIp" | "startCompetingSession">;
 
