@@ -239,15 +239,15 @@ describe("errors that say what to do", () => {
     expect(e.hint).toContain("paper-trading username");
   });
 
-  it("a thrown failure is not also logged as a warning; the move to degraded is logged once with its cause", async () => {
+  it("a thrown failure is not also logged as a warning; each failed attempt logs one 'degraded' line with its cause", async () => {
     const { auth, logger, clock } = await testBed({ auth: { credential: "liveuser-on-paper" } });
     await rejection(auth.tick());
     clock.t += 60_000;
     await rejection(auth.tick());
     expect(logger.lines.filter((l) => l.startsWith("warn") || l.startsWith("error"))).toEqual([]);
     const degraded = logger.lines.filter((l) => l.startsWith("info session degraded"));
-    expect(degraded).toHaveLength(1);
-    expect(degraded[0]).toContain('"code":"ERR_AUTH","step":"bearer"');
+    expect(degraded).toHaveLength(2);
+    for (const line of degraded) expect(line).toContain('"code":"ERR_AUTH","step":"bearer"');
   });
 
   it("a key IBKR does not have: ERR_AUTH at the token step naming client_key_id and activation delay", async () => {
