@@ -1,6 +1,8 @@
+import type { SessionRecord } from "@ibauth/core";
 import { json } from "./respond";
 import type { Context } from "./runtime";
 import type { WorkerSettings } from "./settings";
+import type { StatusRecord } from "./status-record";
 
 /** How late the keepalive may be before /health calls it stale: two missed cron ticks and some slack. */
 const TICK_GRACE_MS = 3 * 60_000;
@@ -35,7 +37,16 @@ export async function health(context: Context, settings: WorkerSettings, method:
   }
   // Cached reads: /health is public, and every uncached call would cost two KV reads (billed, and limited
   // to 100,000 a day on the free plan).
-  const [record, stored] = await Promise.all([ready.record(), ready.book.read(HEALTH_CACHE_MS)]);
+  let record: SessionRecord | undefined;
+  let stored: StatusRecord | undefined;
+  try {
+    [record, stored] = await Promise.all([ready.record(), ready.book.read(HEALTH_CACHE_MS)]);
+  } catch {
+    return respond(
+      { state: "unknown", reasons: ["KV read failed: the IBAUTH_SESSIONS namespace is unreachable"] },
+      false,
+    );
+  }
   const local = ready.local.status;
   const lastTickleAt = Math.max(stored?.lastTickleAt ?? 0, local?.lastTickleAt ?? 0) || undefined;
   const state = stored?.paused

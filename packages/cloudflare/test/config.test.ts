@@ -87,4 +87,25 @@ describe("configuration problems", () => {
     expect(body.lastError?.step).toBe("token");
     expect(body.lastError?.hint).toMatch(/kid|key/i);
   });
+
+  it("an unreachable KV namespace: /health says so with 503, the cron tick logs it, neither throws", async () => {
+    const failing = {
+      get: async () => {
+        throw new Error("KV GET failed: 503 Service Unavailable");
+      },
+      put: async () => {
+        throw new Error("KV PUT failed: 503 Service Unavailable");
+      },
+      delete: async () => {
+        throw new Error("KV DELETE failed: 503 Service Unavailable");
+      },
+    };
+    const h = await harness({ env: { IBAUTH_SESSIONS: failing } });
+    const { status, body } = await h.health();
+    expect(status).toBe(503);
+    expect(body.reasons.join(" ")).toContain("KV");
+    await expect(h.tick()).resolves.toBeUndefined();
+    expect(h.logs.some((l) => l.includes('"level":"error"'))).toBe(true);
+    expect((await h.api("/v1/api/portfolio/accounts")).status).toBe(500);
+  });
 });
