@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { formatMarkdown } from "./format-markdown.mjs";
 import { renderReport } from "./render-matrix.mjs";
 import { root } from "./workspace-packages.mjs";
 
@@ -21,5 +22,6 @@ const report = renderReport(results, {
   date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
 });
 writeFileSync(join(root, "test/faults/MATRIX.md"), report);
+formatMarkdown(join(root, "test/faults/MATRIX.md"));
 console.log(`wrote test/faults/MATRIX.md (${results.length} cells)`);
 process.exit(run.status ?? 1);
