@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningEmulator, type StartEmulatorOptions, startEmulator } from "@ibauth/emulator/node";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/cli.js");
 
@@ -35,9 +35,18 @@ export function keyCanaries(pem: string): string[] {
     .slice(1, 4);
 }
 
+const created: string[] = [];
+
+/** A fresh folder, removed when the test file ends. */
 export function tempDir(prefix = "ibauth-node-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export async function startTestEmulator(
   publicKeyPem: string,
