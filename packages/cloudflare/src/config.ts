@@ -63,13 +63,22 @@ function normalisePem(value: string): string {
   return value.includes("\\n") && !value.includes("\n") ? value.replace(/\\n/g, "\n") : value;
 }
 
+/** Where requests go, as the core computes it: `https://<domain>`, or IBKR_BASE_URL with a relay's path prefix kept. */
 function originOf(baseUrl: string | undefined, domain: string | undefined): string | undefined {
   if (baseUrl === undefined) return `https://${domain ?? "api.ibkr.com"}`;
   try {
-    return new URL(baseUrl).origin;
+    const url = new URL(baseUrl);
+    return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   } catch {
     return undefined;
   }
+}
+
+/** The core's explanation of a rejected option, in the operator's terms and without the value they set. */
+function describeRejection(message: string, field: string, setting: string, value: unknown): string {
+  let text = message.replace(/^config: /, "");
+  if (typeof value === "string" && value.trim() !== "") text = text.split(value.trim()).join("…");
+  return text.split(field).join(setting);
 }
 
 /**
@@ -164,8 +173,10 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       if (!isIbauthError(error)) throw error;
       // The core names its option; the operator set the environment variable of the same meaning.
       const names: Readonly<Record<string, string>> = ENV_NAMES;
-      const setting = (error.field && names[error.field]) ?? error.field ?? "configuration";
-      problems.push({ setting, problem: error.hint ?? "invalid" });
+      const field = error.field ?? "configuration";
+      const setting = names[field] ?? field;
+      const value = env[setting as keyof IbauthWorkerEnv];
+      problems.push({ setting, problem: describeRejection(error.message, field, setting, value) });
     }
   }
   if (

@@ -23,6 +23,7 @@ export function rawPathAndQuery(url: string): string {
  * change the host or climb out of /v1/api/ is refused: dot segments (plain or encoded), encoded
  * slashes and backslashes, backslashes, empty segments ("//"), absolute URLs, fragments and control
  * characters. The result is checked once more after parsing.
+ * `origin` is where IBKR is reached: `https://api.ibkr.com`, or a relay's URL with its path prefix.
  */
 export function proxyTarget(origin: string, pathAndQuery: string): TargetResult {
   const queryAt = pathAndQuery.indexOf("?");
@@ -49,7 +50,10 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
   } catch {
     return { ok: false, reason: "unparseable target" };
   }
-  if (parsed.origin !== origin || parsed.pathname !== path)
+  // `origin` may carry a relay's path prefix (IBKR_BASE_URL=https://relay.example/ibkr).
+  const base = new URL(origin);
+  if (parsed.origin !== base.origin || parsed.pathname !== base.pathname.replace(/\/$/, "") + path) {
     return { ok: false, reason: "target left the configured origin" };
+  }
   return { ok: true, url };
 }

@@ -56,12 +56,18 @@ describe("configuration problems", () => {
       expect(text).not.toContain(value);
   });
 
-  it("the core's own checks come back as setting names (IBKR_DOMAIN)", async () => {
-    const h = await harness({ env: { IBKR_DOMAIN: "evil.example", IBKR_BASE_URL: undefined } });
-    const { status, body } = await h.health();
-    expect(status).toBe(503);
-    expect(body.config.problems.map((p: { setting: string }) => p.setting)).toEqual(["IBKR_DOMAIN"]);
-    expect(JSON.stringify(body)).not.toContain("evil.example");
+  it("the core's own checks come back as setting names, with its reason and without the value", async () => {
+    for (const [setting, value] of [
+      ["IBKR_DOMAIN", "evil.example"],
+      ["IBKR_BASE_URL", "http://evil.example/ibkr"],
+    ] as const) {
+      const h = await harness({ env: { IBKR_BASE_URL: undefined, [setting]: value } });
+      const { status, body } = await h.health();
+      expect(status).toBe(503);
+      expect(body.config.problems.map((p) => p.setting)).toEqual([setting]);
+      expect(body.config.problems[0]?.problem).toContain(setting);
+      expect(JSON.stringify(body)).not.toContain("evil.example");
+    }
   });
 
   it("accepts a PEM whose newlines were stored as \\n by a shell", async () => {

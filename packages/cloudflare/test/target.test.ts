@@ -41,6 +41,14 @@ describe("proxyTarget", () => {
     });
   }
 
+  it("keeps a relay's path prefix", () => {
+    expect(proxyTarget("https://relay.example/ibkr", "/v1/api/tickle")).toEqual({
+      ok: true,
+      url: "https://relay.example/ibkr/v1/api/tickle",
+    });
+    expect(proxyTarget("https://relay.example/ibkr", "/v1/api/../../x").ok).toBe(false);
+  });
+
   it("reads path and query from a URL string without normalising them", () => {
     expect(rawPathAndQuery("https://w.example/v1/api/../x?q=%2e")).toBe("/v1/api/../x?q=%2e");
     expect(rawPathAndQuery("https://w.example?x")).toBe("/?x");
