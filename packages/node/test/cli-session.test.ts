@@ -210,4 +210,24 @@ describe("ibauth keepalive", () => {
       ...keyCanaries(keys.privateKeyPem),
     ]);
   }, 60_000);
+
+  it("keeps trying when IBKR is down at start (nightly restart), and logs in once it answers", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    // The first login's three attempts meet a 503; the keepalive's next tick gets through.
+    server.emulator.failNext({ path: "/oauth2/api/v1/token", status: 503, count: 3 });
+    const child = spawn(process.execPath, [CLI, "keepalive", "--config", ws.config, "--interval", "1"], {
+      env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: ws.cacheDir },
+    });
+    let stderr = "";
+    child.stderr.on("data", (c) => (stderr += c));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    const inits = () => server.emulator.counts()["POST /v1/api/iserver/auth/ssodh/init"] ?? 0;
+    const before = inits();
+    const deadline = Date.now() + 40_000;
+    while (inits() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/login failed \(ERR_HTTP at token\); keepalive keeps trying/);
+    expect(inits()).toBe(before + 1);
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { isIbauthError } from "@ibauth/core";
 import { keepAlive } from "../keep-alive";
 import type { CliContext } from "./context";
 import { keepAliveLogger, loadCliAuth } from "./context";
@@ -14,15 +15,24 @@ function parseInterval(text: string | undefined): number {
   return seconds * 1000;
 }
 
+const PERMANENT = new Set(["ERR_CONFIG", "ERR_KEY", "ERR_AUTH"]);
+
 /** `ibauth keepalive`: log in, tick until SIGINT/SIGTERM, then log out and exit 0. */
 export async function keepaliveCommand(ctx: CliContext): Promise<void> {
   const intervalMs = parseInterval(ctx.options.interval);
   const { auth } = await loadCliAuth(ctx);
-  await ctx.output.step(
-    "login",
-    () => auth.connect(),
-    (s) => brokerageText(s.brokerage),
-  );
+  try {
+    await ctx.output.step(
+      "login",
+      () => auth.connect(),
+      (s) => brokerageText(s.brokerage),
+    );
+  } catch (error) {
+    // Started during IBKR's nightly restart or a network blip: keep trying, as a tick does. A config,
+    // key or credential problem will not cure itself: exit and say so.
+    if (!isIbauthError(error) || PERMANENT.has(error.code)) throw error;
+    ctx.output.note(`login failed (${error.code} at ${error.step}); keepalive keeps trying`);
+  }
   const ticker = keepAlive(auth, { intervalMs, logger: keepAliveLogger(ctx.options) });
   ctx.output.note(
     `keepalive: ticking every ${formatDuration(intervalMs)}; SIGINT (Ctrl-C) or SIGTERM logs out and exits`,
