@@ -1,5 +1,5 @@
-// Runs the Deno side with the real deno binary: `deno check` on the package and the example, then
-// `deno test` on test/deno against the emulator. Each Deno test becomes one vitest test (from deno's
+// Runs the Deno side with the real deno binary: `deno check` on the package and the example and a JSR
+// publish dry run, then `deno test` on test/deno against the emulator. Each Deno test becomes one vitest test (from deno's
 // JUnit report), so a failure names the Deno test and carries deno's message.
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
