@@ -57,6 +57,8 @@ export async function scheduledTick(context: Context, settings: WorkerSettings):
       `ibauth: keepalive tick failed: ${summary.message}`,
     );
   } else {
-    logger.info({ action: op.value?.action, state: status.state, ms: now - started }, "ibauth: tick");
+    // A plain keepalive is debug noise once a minute; a login or heal is worth an info line.
+    const level = op.value?.action === "tickled" ? "debug" : "info";
+    logger[level]({ action: op.value?.action, state: status.state, ms: now - started }, "ibauth: tick");
   }
 }
