@@ -87,6 +87,27 @@ describe("the Worker against the emulator", () => {
     expect((await h.health()).status).toBe(200);
   });
 
+  it("a simulated day (1,440 ticks, IBKR's daily reset, the access token's expiry) stays at a few dozen KV writes", async () => {
+    const h = await harness({ emulator: { dailyReset: { hourUtc: 5 } } });
+    for (let i = 0; i < 1440; i++) {
+      await h.tick();
+      h.emu.advance(60_000);
+    }
+    const counts = h.emu.counts();
+    expect(counts["POST /gw/api/v1/sso-sessions"]).toBe(2); // the first login and one after the daily reset
+    expect(counts["POST /oauth2/api/v1/token"]).toBe(2); // the first and one refresh before the 24 h expiry
+    const writes = {
+      session: sessionPut(h.kv.puts).length,
+      lease: h.kv.puts.filter((p) => p.key.endsWith(":lease")).length + h.kv.deletes.length,
+      status: h.kv.puts.filter((p) => p.key.endsWith(":status")).length,
+    };
+    console.log("KV writes in a simulated day:", JSON.stringify(writes));
+    expect(writes.session).toBeLessThanOrEqual(3);
+    expect(writes.lease).toBeLessThanOrEqual(6);
+    expect(writes.status).toBeLessThanOrEqual(26); // hourly heartbeat + a few changes
+    expect((await h.health()).status).toBe(200);
+  });
+
   it("never lets a canary secret reach logs, KV keys, KV values or /health", async () => {
     const h = await harness();
     await h.tick();
