@@ -1,7 +1,7 @@
 import { consoleLogger, isIbauthError, memoryStore, parseSessionRecord } from "@ibauth/core";
 import { assert } from "../../support/assert";
 import type { Case } from "../context";
-import { ISERVER_PATH, READ_PATH, TICKLE_GAP_MS } from "./paths";
+import { ISERVER_PATH, READ_PATH, TICKLE_GAP_MS } from "./shared";
 
 // Every case ends with a leak scan of the recording logger, status() and what it exposed; this case
 // drives every flow (login, heals, keepalive, failures, logout) at debug level through both the

@@ -2,7 +2,7 @@ import { memoryStore, parseSessionRecord, type SessionRecord, type SessionStore 
 import { assert, equal, match } from "../../support/assert";
 import { decodeJwt } from "../../support/wire";
 import { type Case, CREDENTIAL, EGRESS_IP } from "../context";
-import { READ_PATH, TICKLE_GAP_MS } from "./paths";
+import { brokerageText, READ_PATH, TICKLE_GAP_MS } from "./shared";
 
 export const connectCases: Case[] = [
   {
@@ -93,7 +93,7 @@ export const connectCases: Case[] = [
       assert(t.ssoExpires > 0, `ssoExpires > 0 (got ${t.ssoExpires})`);
       assert(
         t.authenticated && t.connected && !t.competing,
-        `healthy brokerage state (got ${JSON.stringify(t)})`,
+        `healthy brokerage state (got ${brokerageText(t)})`,
       );
       equal((await ctx.calls()).tickle, 1, "tickle requests");
       assert(auth.status().lastTickleAt !== undefined, "status().lastTickleAt set");

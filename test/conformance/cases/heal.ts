@@ -1,7 +1,7 @@
 import { assert, equal } from "../../support/assert";
 import { decodeJwt } from "../../support/wire";
 import type { Case } from "../context";
-import { ISERVER_PATH, READ_PATH, TICKLE_GAP_MS } from "./paths";
+import { brokerageText, ISERVER_PATH, READ_PATH, TICKLE_GAP_MS } from "./shared";
 
 const CALLERS = 20;
 const NEW_EGRESS_IP = "198.51.100.77";
@@ -62,7 +62,7 @@ export const healCases: Case[] = [
       assert(flags.compete === true || flags.compete === "true", "re-init asked to compete");
       await ctx.advance(TICKLE_GAP_MS);
       const t = await auth.tickle();
-      assert(t.authenticated && !t.competing, `healthy after the heal (got ${JSON.stringify(t)})`);
+      assert(t.authenticated && !t.competing, `healthy after the heal (got ${brokerageText(t)})`);
       equal((await auth.fetch(ISERVER_PATH)).status, 200, "/iserver call after the heal");
     },
   },

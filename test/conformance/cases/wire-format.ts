@@ -1,7 +1,7 @@
 import { assert, equal, match } from "../../support/assert";
 import { decodeJwt, type WireEntry } from "../../support/wire";
 import { type Case, CLIENT_ID, CREDENTIAL, EGRESS_IP, KEY_ID } from "../context";
-import { TICKLE_GAP_MS } from "./paths";
+import { TICKLE_GAP_MS } from "./shared";
 
 const USER_AGENT = "ibauth-conformance/1";
 
