@@ -1,13 +1,13 @@
 // Shared by the fault matrix and the soak: a virtual clock shared by the emulator and the SDK, a fetch
 // that records every request the SDK sends (time, endpoint, status), and the emulator + SDK wiring.
 
-import type { IBAuthOptions, Logger } from "@ibauth/core";
+import type { IBAuthOptions } from "@ibauth/core";
 import { IBAuth } from "@ibauth/core";
 import { type EmulatorOptions, type generateClientKeys, startEmulator } from "@ibauth/emulator";
 
-export const CLIENT_ID = "proof-client";
-export const KEY_ID = "main";
-export const EGRESS_IP = "203.0.113.10";
+const CLIENT_ID = "proof-client";
+const KEY_ID = "main";
+const EGRESS_IP = "203.0.113.10";
 /** Monday 2 Nov 2026, 09:00 in New York: a trading day, far from the daily reset. */
 export const START = Date.UTC(2026, 10, 2, 14);
 
@@ -41,10 +41,9 @@ export interface Hit {
   at: number;
   method: string;
   path: string;
+  /** Unset when no HTTP answer came back (timeout, reset). */
   status?: number;
   retryAfter?: string | null;
-  /** Set when no HTTP answer came back (timeout, reset). */
-  failure?: string;
 }
 
 /**
@@ -76,15 +75,10 @@ export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalT
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const hit: Hit = { at: clock.now(), method, path: url.pathname };
     hits.push(hit);
-    try {
-      const res = await base(input, init);
-      hit.status = res.status;
-      hit.retryAfter = res.headers.get("retry-after");
-      return res;
-    } catch (error) {
-      hit.failure = error instanceof Error ? error.name : String(error);
-      throw error;
-    }
+    const res = await base(input, init);
+    hit.status = res.status;
+    hit.retryAfter = res.headers.get("retry-after");
+    return res;
   };
   return { fetch: record, hits, settled };
 }
@@ -127,11 +121,10 @@ export interface SdkOptions {
   clock: VirtualClock;
   credential: string;
   fetch: typeof fetch;
-  logger?: Logger;
   overrides?: Partial<IBAuthOptions>;
 }
 
-export function makeAuth({ url, keys, clock, credential, fetch, logger, overrides }: SdkOptions): IBAuth {
+export function makeAuth({ url, keys, clock, credential, fetch, overrides }: SdkOptions): IBAuth {
   return new IBAuth({
     clientId: CLIENT_ID,
     clientKeyId: KEY_ID,
@@ -142,7 +135,6 @@ export function makeAuth({ url, keys, clock, credential, fetch, logger, override
     fetch,
     now: clock.now,
     sleep: clock.sleep,
-    ...(logger ? { logger } : {}),
     ...overrides,
   });
 }
