@@ -42,8 +42,11 @@ export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   session.lastActivity = env.clock.now();
   const sub = call.path.slice("/v1/api".length);
   const apiCall: ApiCall = { ...call, session };
-  if (sub.startsWith("/iserver/") && !NO_BRIDGE_NEEDED.has(sub) && !env.state.holds(session))
-    return apiError(400, "Bad Request: no bridge");
+  if (sub.startsWith("/iserver/") && !NO_BRIDGE_NEEDED.has(sub)) {
+    const bridged =
+      env.state.holds(session) && env.clock.now() - session.bridgeAt >= env.settings.bridgeDelayMs;
+    if (!bridged) return apiError(400, "Bad Request: no bridge");
+  }
   const summary = /^\/portfolio\/([^/]+)\/summary$/.exec(sub);
   if (summary && call.method === "GET")
     return portfolioSummary(apiCall, env, decodeURIComponent(summary[1] as string));

@@ -10,6 +10,7 @@ export interface Settings {
   maxAssertionLifetimeSec: number;
   clockSkewSec: number;
   revokeEarlierBearers: boolean;
+  bridgeDelayMs: number;
 }
 
 /** What every handler can reach. */

@@ -86,6 +86,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 3600,
       clockSkewSec: options.clockSkewSec ?? 60,
       revokeEarlierBearers: options.revokeEarlierBearers ?? false,
+      bridgeDelayMs: options.bridgeDelayMs ?? 0,
     },
     // constants, not random: workerd forbids random values at global scope, where users may build this
     serverInfo: {

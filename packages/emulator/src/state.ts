@@ -33,6 +33,8 @@ export interface SsoSession {
   lastActivity: number;
   hmds: boolean;
   portfolioPrimed: boolean;
+  /** When this session last took the brokerage session (ms). */
+  bridgeAt: number;
   ended?: EndReason;
 }
 
@@ -112,6 +114,7 @@ export class EmulatorState {
       lastActivity: now,
       hmds: false,
       portfolioPrimed: false,
+      bridgeAt: 0,
     };
     this.sessions.set(s.bearer, s);
     return s;
@@ -143,6 +146,7 @@ export class EmulatorState {
   }
 
   takeBrokerage(s: SsoSession): void {
+    s.bridgeAt = this.clock.now();
     this.holders.set(s.username, { session: s.id });
   }
 

@@ -42,6 +42,8 @@ export interface EmulatorOptions {
   clockSkewSec?: number;
   /** Does a new sso-sessions call for a username invalidate that user's earlier bearers? Unknown at IBKR (§10.2). Default false. */
   revokeEarlierBearers?: boolean;
+  /** After ssodh/init, /iserver/* still answers "no bridge" for this long (IBKR advises waiting 1-5 s, §3.4). Default 0. */
+  bridgeDelayMs?: number;
   /** Pacing (protocol §0.6), or false to disable. */
   rateLimits?: RateLimitOptions | false;
   /** Request-log entries kept (oldest dropped first; counts() stays exact). Default 10 000. */

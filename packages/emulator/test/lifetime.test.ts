@@ -187,3 +187,14 @@ describe("one brokerage session per username", () => {
     expect((await r.api("/tickle", first)).status).toBe(401);
   });
 });
+
+describe("bridgeDelayMs", () => {
+  it("/iserver/* answers no bridge for bridgeDelayMs after ssodh/init, then works", async () => {
+    const clock = testClock();
+    const r = await rig({ now: clock.now, bridgeDelayMs: 3000 });
+    const bearer = await r.brokerage();
+    expect((await r.api("/iserver/accounts", bearer)).status).toBe(400);
+    clock.add(3000);
+    expect((await r.api("/iserver/accounts", bearer)).status).toBe(200);
+  });
+});
