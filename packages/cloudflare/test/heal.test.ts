@@ -28,6 +28,28 @@ describe("healing and operator routes", () => {
     expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(1);
   });
 
+  it("a streamed (large) body is sent once: after 'no bridge' the session heals but IBKR's 400 comes back", async () => {
+    const h = await harness();
+    const streaming = h.another({ maxReplayBodyBytes: 16 });
+    await h.tick(streaming);
+    h.emu.dropBrokerageSession();
+    const body = JSON.stringify({ padding: "x".repeat(1024) });
+    const res = await h.api(
+      "/v1/api/iserver/accounts",
+      {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "content-length": String(body.length) },
+      },
+      streaming,
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("no bridge");
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(2); // healed for the next request
+    expect(h.emu.counts()["POST /v1/api/iserver/accounts"]).toBe(1); // not replayed
+    expect((await h.api("/v1/api/iserver/accounts", {}, streaming)).status).toBe(200);
+  });
+
   it("the cron tick heals what the keepalive finds: dead bearer, dropped brokerage session", async () => {
     const h = await harness();
     await h.tick();
