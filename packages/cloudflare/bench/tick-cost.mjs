@@ -174,6 +174,8 @@ const signer = new Miniflare({
   } }`,
   compatibilityDate: "2026-04-01",
   bindings: { PEM: keys.privateKeyPem },
+  host: "127.0.0.1",
+  port: 0,
 });
 await signer.ready;
 const signerPid = workerdPids().find((p) => p !== pid);
