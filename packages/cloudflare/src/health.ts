@@ -1,6 +1,6 @@
 import type { SessionRecord } from "@ibauth/core";
 import { json } from "./respond";
-import type { Context } from "./runtime";
+import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
 import type { StatusRecord } from "./status-record";
 
@@ -9,6 +9,19 @@ const TICK_GRACE_MS = 3 * 60_000;
 const HEALTH_CACHE_MS = 5_000;
 
 const age = (now: number, at: number | undefined) => (at === undefined ? undefined : Math.max(0, now - at));
+
+function currentState(
+  record: SessionRecord | undefined,
+  stored: StatusRecord | undefined,
+  ready: Ready,
+): string {
+  if (stored?.paused) return "paused";
+  if (!record?.bearer) return "no-session";
+  // This isolate's own last tick is fresher than KV, which is written on change only.
+  const { status, at } = ready.local;
+  if (status && (at ?? 0) >= (stored?.writtenAt ?? 0)) return status.state;
+  return stored?.state ?? "unknown";
+}
 
 /**
  * GET /health, unauthenticated: what an operator or uptime check needs, with no secret in it (no token,
@@ -49,12 +62,7 @@ export async function health(context: Context, settings: WorkerSettings, method:
   }
   const local = ready.local.status;
   const lastTickleAt = Math.max(stored?.lastTickleAt ?? 0, local?.lastTickleAt ?? 0) || undefined;
-  const state = stored?.paused
-    ? "paused"
-    : !record?.bearer
-      ? "no-session"
-      : ((local && (ready.local.at ?? 0) >= (stored?.writtenAt ?? 0) ? local.state : stored?.state) ??
-        "unknown");
+  const state = currentState(record, stored, ready);
 
   const reasons: string[] = [];
   if (stored?.paused) reasons.push("paused by POST /session/logout: POST /session/login resumes");
