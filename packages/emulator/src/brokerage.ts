@@ -1,6 +1,7 @@
 import type { ApiCall, Env } from "./context.js";
 import { apiError, json } from "./responses.js";
 import type { SsoSession } from "./state.js";
+import { bodyText } from "./wire.js";
 
 /** The flat brokerageSessionStatus body (protocol §3.4, §3.6). */
 export function authStatus(s: SsoSession, env: Env, message = ""): Record<string, unknown> {
@@ -25,7 +26,7 @@ async function initFlags(call: ApiCall): Promise<{ publish?: unknown; compete?: 
   let body: Record<string, unknown> = {};
   if (call.method === "POST") {
     try {
-      const parsed = JSON.parse((await call.request.text()) || "{}");
+      const parsed = JSON.parse((await bodyText(call.request)) || "{}");
       if (parsed && typeof parsed === "object") body = parsed;
     } catch {
       // a non-JSON body counts as no flags, so publish is missing and the init fails like IBKR's 500

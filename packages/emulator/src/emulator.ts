@@ -10,7 +10,7 @@ import { ssoSessionsEndpoint } from "./sso.js";
 import { EmulatorState } from "./state.js";
 import { tokenEndpoint } from "./token.js";
 import type { EmulatorClient, EmulatorOptions, FaultSpec, RequestLogEntry } from "./types.js";
-import { answerFault, sleep, waitForAbort } from "./wire.js";
+import { answerFault, bodyText, sleep, waitForAbort } from "./wire.js";
 
 /** What a request turns into: a response, or a dropped connection (the Node server destroys the socket). */
 export type Outcome = { response: Response } | { reset: true };
@@ -183,7 +183,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
         404,
       );
     try {
-      return json(runControl(controls, JSON.parse(await call.request.text())));
+      return json(runControl(controls, JSON.parse(await bodyText(call.request))));
     } catch (e) {
       return json({ ok: false, error: e instanceof Error ? e.message : String(e) }, 400);
     }

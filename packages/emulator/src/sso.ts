@@ -1,6 +1,7 @@
 import type { Call, Env } from "./context.js";
 import { json, problem } from "./responses.js";
 import { Rejection, secondsClaim, verifyClientJws } from "./verify.js";
+import { bodyText } from "./wire.js";
 
 /** Parses `Authorization: Bearer <token>`, tolerating extra spaces (IBKR's Postman sends two). */
 export function bearerOf(request: Request): string | undefined {
@@ -43,7 +44,7 @@ async function create(call: Call, env: Env): Promise<Response> {
   if (!type.startsWith("application/jwt") && !type.startsWith("text/plain"))
     throw new Rejection(400, "Content-Type must be application/jwt (or text/plain)", "Content-Type");
   const what = "sso-sessions JWT";
-  const claims = await verifyClientJws((await call.request.text()).trim(), client, env.keys, what);
+  const claims = await verifyClientJws((await bodyText(call.request)).trim(), client, env.keys, what);
   if (claims.iss !== client.clientId) throw new Rejection(401, `${what}: iss must be the client id`);
   const now = env.clock.nowSec();
   if (secondsClaim(claims, "exp", what) <= now)

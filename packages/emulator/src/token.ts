@@ -4,6 +4,7 @@ import { randomHex } from "./random.js";
 import { json, problem } from "./responses.js";
 import { DEFAULT_SCOPES } from "./types.js";
 import { peekIssuer, Rejection, secondsClaim, verifyClientJws } from "./verify.js";
+import { bodyText } from "./wire.js";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -20,7 +21,7 @@ export async function tokenEndpoint(call: Call, env: Env): Promise<Response> {
   const type = call.request.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/x-www-form-urlencoded"))
     return problem(400, "Content-Type must be application/x-www-form-urlencoded", "Content-Type");
-  const form = new URLSearchParams(await call.request.text());
+  const form = new URLSearchParams(await bodyText(call.request));
   try {
     return await issue(form, env);
   } catch (e) {

@@ -43,3 +43,8 @@ export function answerFault(f: ArmedFault, path: string): Response {
   for (const [k, v] of Object.entries(f.headers ?? {})) response.headers.set(k, v);
   return response;
 }
+
+/** A request body as text. Read as bytes: workerd warns on `.text()` for types such as application/jwt. */
+export async function bodyText(request: Request): Promise<string> {
+  return new TextDecoder().decode(await request.arrayBuffer());
+}
