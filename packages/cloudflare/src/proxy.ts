@@ -120,16 +120,44 @@ function relay(response: Response): Response {
  * "no bridge" on /iserver (brokerage session gone). Only such a 400's small body is read; every other
  * body streams through untouched.
  */
-async function inspect(response: Response, path: string): Promise<{ response: Response; heal: boolean }> {
-  if (response.status === 401) return { response, heal: true };
-  if (response.status !== 400 || !path.startsWith("/v1/api/iserver/")) return { response, heal: false };
+interface Inspected {
+  response: Response;
+  heal: boolean;
+  noBridge: boolean;
+}
+
+async function inspect(response: Response, path: string): Promise<Inspected> {
+  if (response.status === 401) return { response, heal: true, noBridge: false };
+  if (response.status !== 400 || !path.startsWith("/v1/api/iserver/")) {
+    return { response, heal: false, noBridge: false };
+  }
   const text = await response.text();
   const rebuilt = new Response(text, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
   });
-  return { response: rebuilt, heal: /no bridge/i.test(text) };
+  const noBridge = /no bridge/i.test(text);
+  return { response: rebuilt, heal: noBridge, noBridge };
+}
+
+/** IBKR answers "no bridge" for a few seconds after ssodh/init; it advises waiting 1–5 s (protocol §3.4). */
+const BRIDGE_WAITS_MS = [1000, 2000, 2000];
+const BRIDGE_SETTLE_MS = BRIDGE_WAITS_MS.reduce((a, b) => a + b, 0);
+
+/** Re-sends a replayable request while IBKR still says "no bridge" after a fresh ssodh/init. */
+async function waitForBridge(
+  answer: Inspected,
+  again: () => Promise<Inspected>,
+  settings: WorkerSettings,
+): Promise<Inspected> {
+  let current = answer;
+  for (const wait of BRIDGE_WAITS_MS) {
+    if (!current.noBridge) break;
+    await settings.sleep(wait);
+    current = await again();
+  }
+  return current;
 }
 
 /**
@@ -240,10 +268,15 @@ async function forward(
     );
   }
   const body = await readBody(request, settings.maxReplayBodyBytes);
-  const first = await inspect(
-    await sendOrFail(settings, target.url, request, body, record.bearer.token),
-    path,
-  );
+  const attempt = (bearer: string) =>
+    sendOrFail(settings, target.url, request, body, bearer).then((res) => inspect(res, path));
+  let first = await attempt(record.bearer.token);
+  const initAt = record.brokerageInitAt ?? Number.NEGATIVE_INFINITY;
+  if (first.noBridge && !body.stream && settings.now() - initAt < BRIDGE_SETTLE_MS) {
+    // The brokerage session was opened moments ago (by the cron or another isolate): wait, do not re-open it.
+    const token = record.bearer.token;
+    first = await waitForBridge(first, () => attempt(token), settings);
+  }
   if (!first.heal) {
     if (ready.ipMismatchFlagged && first.response.ok) {
       // This isolate reported an IP mismatch earlier and IBKR now accepts its requests again.
@@ -256,10 +289,8 @@ async function forward(
   const healed = await heal(ready, settings, context, record.bearer.token);
   if (!healed?.bearer || body.stream) return relay(first.response);
   await first.response.body?.cancel();
-  const second = await inspect(
-    await sendOrFail(settings, target.url, request, body, healed.bearer.token),
-    path,
-  );
+  const token = healed.bearer.token;
+  const second = await waitForBridge(await attempt(token), () => attempt(token), settings);
   const now = settings.now();
   if (second.response.status === 401 && ipMismatchSuspected(401, healed, now, settings.freshBearerMs)) {
     const note = ipMismatchNote("proxy", healed, now);

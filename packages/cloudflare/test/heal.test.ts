@@ -50,6 +50,24 @@ describe("healing and operator routes", () => {
     expect((await h.api("/v1/api/iserver/accounts", {}, streaming)).status).toBe(200);
   });
 
+  it("waits out IBKR's 'no bridge' right after ssodh/init instead of re-opening the session", async () => {
+    // IBKR needs a few seconds after init; the Worker's waits advance the emulator's clock here
+    const h = await harness({ emulator: { bridgeDelayMs: 3000 } });
+    const worker = h.another({ sleep: async (ms) => void h.emu.advance(ms) });
+    await h.tick(worker);
+    const res = await h.api("/v1/api/iserver/accounts", {}, worker);
+    expect(res.status).toBe(200);
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(1);
+    expect(h.emu.counts()["GET /v1/api/iserver/accounts"]).toBe(3); // no bridge at +0 s and +1 s, then 200 at +3 s
+
+    // and after a heal that re-opened it
+    h.emu.advance(60_000);
+    h.emu.dropBrokerageSession();
+    const healed = await h.api("/v1/api/iserver/accounts", {}, worker);
+    expect(healed.status).toBe(200);
+    expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(2);
+  });
+
   it("the cron tick heals what the keepalive finds: dead bearer, dropped brokerage session", async () => {
     const h = await harness();
     await h.tick();
