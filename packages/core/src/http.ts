@@ -28,6 +28,8 @@ export interface Call {
   /** The SDK's own bodies are strings, so fetch sets Content-Length itself (Akamai answers 411 without it). */
   body?: BodyInit | null | undefined;
   signal?: AbortSignal | undefined;
+  /** Runs once the request has its pacing slot, just before it goes out: a queued request takes the bearer of that moment. */
+  beforeSend?: (headers: Headers) => Promise<void>;
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -44,9 +46,10 @@ const pathOf = (url: string) => {
 export async function send(http: Http, call: Call): Promise<Response> {
   const pacer = pacerFor(http, call.step);
   await pacer.admit(call.step);
+  const headers = new Headers(call.headers);
+  await call.beforeSend?.(headers);
   const timeout = AbortSignal.timeout(http.timeoutMs);
   const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
-  const headers = new Headers(call.headers);
   headers.set("User-Agent", http.userAgent);
   if (!headers.has("Accept")) headers.set("Accept", "*/*");
   const started = http.now();
@@ -92,10 +95,12 @@ export async function send(http: Http, call: Call): Promise<Response> {
     "response",
   );
   if (res.status === 429) {
-    const ms = http.pacer.penalize(parseRetryAfter(res.headers.get("Retry-After"), http.now()));
+    const ms = pacer.penalize(parseRetryAfter(res.headers.get("Retry-After"), http.now()));
     http.logger.warn(
       { step: call.step, path, retryAfterMs: ms },
-      "rate-limited by IBKR; pausing all requests",
+      call.step === "ip"
+        ? "rate-limited by the IP lookup service"
+        : "rate-limited by IBKR; pausing all requests",
     );
   }
   return res;

@@ -18,6 +18,8 @@ import type {
 /** IBKR allows /tickle once a second and /sso/validate once a minute (protocol notes §4). */
 const TICKLE_INTERVAL_MS = 1000;
 const VALIDATE_INTERVAL_MS = 60_000;
+/** IBKR advises waiting 1 s, 3 s or "3-5 s" after ssodh/init before /iserver calls (protocol notes §3.4). */
+const BRIDGE_SETTLE_MS = 3000;
 /** A 401 on a request sent this soon after minting the bearer points at the IP claim, not at expiry. */
 const FRESH_BEARER_MS = 30_000;
 
@@ -198,16 +200,13 @@ export class IBAuth {
         ? { ...options, body: await new Response(options.body).arrayBuffer() }
         : options;
     await this.connect();
-    const epoch = this.#epoch;
-    let res = await this.#send(url, init);
-    const problem = await this.#problemOf(res);
-    if (!problem) return res;
-    const verdict = await this.#heal(problem, epoch);
-    if (verdict === "alive") return res;
-    res = await this.#send(url, init);
-    if ((await this.#problemOf(res)) === "unauthorized" && this.#bearerIsFresh())
-      throw this.#fail(this.#ipMismatch(res, "request"));
-    return res;
+    const first = await this.#sendSettled(url, init);
+    if (!first.problem) return first.res;
+    if ((await this.#heal(first.problem, first.epoch)) === "alive") return first.res;
+    const replay = await this.#sendSettled(url, init);
+    if (replay.problem === "unauthorized" && this.#bearerIsFresh())
+      throw this.#fail(this.#ipMismatch(replay.res, "request"));
+    return replay.res;
   }
 
   /**
@@ -343,7 +342,10 @@ export class IBAuth {
     const from = this.#state;
     this.#state = state;
     if (state === "connected") this.#lastError = undefined;
-    const cause = state === "degraded" && this.#lastError ? { code: this.#lastError.code, step: this.#lastError.step } : {};
+    const cause =
+      state === "degraded" && this.#lastError
+        ? { code: this.#lastError.code, step: this.#lastError.step }
+        : {};
     this.#cfg.logger.info({ from, to: state, ...cause }, `session ${state}`);
   }
 
@@ -680,26 +682,57 @@ export class IBAuth {
     return href;
   }
 
-  async #send(url: string, init: RequestInit): Promise<Response> {
-    const bearer = this.#bearer as Bearer;
-    const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${bearer.token}`);
+  /** One authenticated request; `epoch` is that of the bearer it carried, for the heal's bookkeeping. */
+  async #send(url: string, init: RequestInit): Promise<{ res: Response; epoch: number }> {
+    let epoch = this.#epoch;
+    // The bearer is chosen when the request leaves the pacing queue: a heal that started while it waited is awaited, and its bearer used.
+    const beforeSend = async (headers: Headers) => {
+      const heal = this.#flights.get("heal");
+      if (heal) {
+        await heal.catch(() => undefined);
+        // Its slot passed while it waited: take a new one, or every waiter would fire at once when the heal ends.
+        await this.#http.pacer.admit("request");
+      }
+      epoch = this.#epoch;
+      headers.set("Authorization", `Bearer ${(this.#bearer as Bearer).token}`);
+    };
     let res: Response;
     try {
       res = await send(this.#http, {
         step: "request",
         method: (init.method ?? "GET").toUpperCase(),
         url,
-        headers,
+        headers: init.headers,
         body: init.body,
         signal: init.signal ?? undefined,
+        beforeSend,
       });
     } catch (e) {
       throw this.#fail(e);
     }
     if (res.status === 429)
       throw this.#fail(errorFromResponse("request", res, await res.text().catch(() => ""), this.#http));
-    return res;
+    return { res, epoch };
+  }
+
+  /**
+   * Sends; a "no bridge" within BRIDGE_SETTLE_MS of ssodh/init means "not yet" (IBKR needs 1-5 s before
+   * /iserver answers), so it waits until BRIDGE_SETTLE_MS after the init and tries once more, instead of
+   * re-opening the session and restarting the wait.
+   */
+  async #sendSettled(
+    url: string,
+    init: RequestInit,
+  ): Promise<{ res: Response; epoch: number; problem?: SessionProblem }> {
+    let sent = await this.#send(url, init);
+    let problem = await this.#problemOf(sent.res);
+    const initAt = this.#brokerageInitAt;
+    if (problem === "no-bridge" && initAt !== undefined && this.#cfg.now() - initAt < BRIDGE_SETTLE_MS) {
+      await this.#cfg.sleep(initAt + BRIDGE_SETTLE_MS - this.#cfg.now());
+      sent = await this.#send(url, init);
+      problem = await this.#problemOf(sent.res);
+    }
+    return problem ? { ...sent, problem } : sent;
   }
 
   /** Reads the body only of 400s (to spot "no bridge"), from a clone: the caller's Response stays unread. */

@@ -23,8 +23,9 @@ export class Pacer {
 
   /**
    * Waits for a slot, or refuses at once while a penalty runs (waiting out minutes would look like a hang).
-   * Slots are reserved synchronously, so concurrent callers queue into successive seconds instead of
-   * all waking together.
+   * Slots are reserved synchronously, so concurrent callers queue into successive seconds instead of all
+   * waking together. The SDK's own steps (token, bearer, init, tickle…) skip the queue: a heal must not
+   * wait behind the requests it is healing. They are a few a second at most, inside the 5/s kept spare.
    */
   async admit(step: IbauthStep): Promise<void> {
     const t = this.now();
@@ -38,6 +39,11 @@ export class Pacer {
       });
     }
     this.#slots = this.#slots.filter((s) => s > t - SECOND);
+    if (step !== "request") {
+      const at = this.#slots.findIndex((s) => s > t);
+      this.#slots.splice(at === -1 ? this.#slots.length : at, 0, t);
+      return;
+    }
     const blocking = this.#slots[this.#slots.length - this.perSecond];
     const slot = blocking === undefined ? t : Math.max(t, blocking + SECOND);
     this.#slots.push(slot);

@@ -104,6 +104,15 @@ describe("fetch heals", () => {
     expect(emu.counts()[INIT]).toBe(2);
   });
 
+  it("right after ssodh/init, waits out 'no bridge' (IBKR needs 1-5 s) and retries once instead of re-opening the session", async () => {
+    const { auth, emu } = await testBed({ emulator: { bridgeDelayMs: 2500 } });
+    await auth.connect();
+    const res = await auth.fetch("/v1/api/iserver/accounts");
+    expect(res.status).toBe(200);
+    expect(emu.counts()[INIT]).toBe(1);
+    expect(emu.counts()["GET /v1/api/iserver/accounts"]).toBe(2); // at 0 s, and 3 s after the init
+  });
+
   it("an egress-IP change heals with a new bearer claiming the new IP", async () => {
     const { auth, emu } = await testBed();
     await auth.connect();
@@ -136,8 +145,9 @@ describe("fetch heals", () => {
   });
 
   it("buffers a streamed body, so it has a Content-Length and can be replayed after a heal", async () => {
-    const { auth, emu } = await testBed();
+    const { auth, emu, clock } = await testBed();
     await auth.connect();
+    clock.t += 10_000; // past the settling seconds after ssodh/init: "no bridge" now means the session is gone
     emu.dropBrokerageSession();
     const body = new ReadableStream({
       start(c) {
