@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, test } from "vitest";
 import { ROOT } from "../support/links";
@@ -14,6 +15,9 @@ interface DenoRun {
 }
 
 let run: DenoRun;
+// Deno 2.9 can add a "workspaces" key to the root package.json when it resolves from inside a pnpm workspace.
+const rootManifest = () => readFileSync(join(ROOT, "package.json"), "utf8");
+const manifestBefore = rootManifest();
 
 beforeAll(async () => {
   run = await new Promise<DenoRun>((resolve, reject) => {
@@ -70,6 +74,11 @@ for (const [transport, label] of Object.entries(TRANSPORTS)) {
     }
   });
 }
+
+test("deno left the root package.json as it was", () => {
+  if (rootManifest() !== manifestBefore)
+    throw new Error("deno modified package.json: run it from outside the workspace");
+});
 
 test("deno test exited cleanly", () => {
   if (run.code !== 0) throw new Error(`deno test exited ${run.code}:\n${run.output.slice(-4000)}`);

@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadPrivateKeyFile } from "../keys";
@@ -56,6 +56,7 @@ export function emulatorConfigYaml(url: string, privateKeyFile: string): string 
 export async function emulatorCommand(ctx: CliContext): Promise<number> {
   const port = parsePort(ctx.options.port);
   const dir = ctx.options.out ? resolve(ctx.options.out) : await mkdtemp(join(tmpdir(), "ibauth-emulator-"));
+  await mkdir(dir, { recursive: true });
   let privateKeyFile: string;
   let publicKeyPem: string;
   if (ctx.options.key) {
