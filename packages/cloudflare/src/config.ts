@@ -1,4 +1,12 @@
-import { ENV_NAMES, IBAuth, type IBAuthOptions, isIbauthError } from "@ibauth/core";
+import {
+  ENV_NAMES,
+  IBAuth,
+  type IBAuthOptions,
+  importPrivateKey,
+  isIbauthError,
+  isIp,
+  settingsFromEnv,
+} from "@ibauth/core";
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
 import { isKvNamespace, type KvNamespaceLike } from "./kv";
 
@@ -39,6 +47,7 @@ export interface WorkerConfig {
     | "ip"
     | "alternativeIps"
     | "ipLookupUrl"
+    | "userAgent"
   >;
   /** The only origin requests are ever sent to: IBKR_BASE_URL, or https://<IBKR_DOMAIN>. */
   origin: string;
@@ -49,29 +58,10 @@ export interface WorkerConfig {
 
 export type LoadedConfig = { ok: true; config: WorkerConfig } | { ok: false; problems: ConfigProblem[] };
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:]+$/;
-const isIp = (value: string) => IPV4.test(value) || (value.includes(":") && IPV6.test(value));
 const MIN_API_KEY_LENGTH = 24;
 
 function trimmed(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
-/** `wrangler secret put` from some shells stores a PEM with literal "\n": accept both forms. */
-function normalisePem(value: string): string {
-  return value.includes("\\n") && !value.includes("\n") ? value.replace(/\\n/g, "\n") : value;
-}
-
-/** Where requests go, as the core computes it: `https://<domain>`, or IBKR_BASE_URL with a relay's path prefix kept. */
-function originOf(baseUrl: string | undefined, domain: string | undefined): string | undefined {
-  if (baseUrl === undefined) return `https://${domain ?? "api.ibkr.com"}`;
-  try {
-    const url = new URL(baseUrl);
-    return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The core's explanation of a rejected option, in the operator's terms and without the value they set. */
@@ -92,20 +82,22 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
     if (value === undefined) problems.push({ setting, problem: "missing" });
     return value;
   };
-  const clientId = need("IBKR_CLIENT_ID");
-  const credential = need("IBKR_CREDENTIAL");
-  let privateKey = need("IBKR_PRIVATE_KEY");
+  // The IBKR_* settings are read as every adapter reads them; a Worker has no files, so the key is IBKR_PRIVATE_KEY.
+  let settings: ReturnType<typeof settingsFromEnv> | undefined;
+  try {
+    settings = settingsFromEnv(env);
+  } catch (error) {
+    if (!isIbauthError(error)) throw error;
+    const missing = error.message.includes("missing") ? (error.field ?? "").split(", ") : [];
+    for (const name of missing) problems.push({ setting: name.split(" or ")[0] ?? name, problem: "missing" });
+    if (!missing.length)
+      problems.push({
+        setting: ENV_NAMES.privateKey,
+        problem: "set the PEM text itself: a Worker cannot read files",
+      });
+  }
   const apiKey = need("IBAUTH_API_KEY");
   const sessionKey = need("IBAUTH_SESSION_KEY");
-  const clientKeyId = trimmed(env.IBKR_CLIENT_KEY_ID) ?? "main";
-  const domain = trimmed(env.IBKR_DOMAIN);
-  const baseUrl = trimmed(env.IBKR_BASE_URL);
-  const ip = trimmed(env.IBKR_IP);
-  const ipLookupUrl = trimmed(env.IBKR_IP_LOOKUP_URL);
-  const userAgent = trimmed(env.IBAUTH_USER_AGENT);
-  const alternativeIps = trimmed(env.IBKR_ALTERNATIVE_IPS)
-    ?.split(/[\s,]+/)
-    .filter((s) => s !== "");
 
   if (!isKvNamespace(env.IBAUTH_SESSIONS)) {
     problems.push({
@@ -113,18 +105,16 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       problem: "KV namespace binding missing (see kv_namespaces in wrangler.toml)",
     });
   }
-  if (privateKey !== undefined) {
-    privateKey = normalisePem(privateKey);
-    if (privateKey.includes("ENCRYPTED PRIVATE KEY")) {
+  // Checked now, not at the first login, so /health can say so; the imported key is what the session signs with.
+  let signingKey: CryptoKey | undefined;
+  if (settings) {
+    try {
+      signingKey = await importPrivateKey(settings.privateKey as string);
+    } catch (error) {
+      if (!isIbauthError(error)) throw error;
       problems.push({
-        setting: "IBKR_PRIVATE_KEY",
-        problem: "encrypted PEM is not supported: store the decrypted key as a secret",
-      });
-    } else if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
-      problems.push({
-        setting: "IBKR_PRIVATE_KEY",
-        problem:
-          "not a PEM private key (expected PKCS#8 'BEGIN PRIVATE KEY' or PKCS#1 'BEGIN RSA PRIVATE KEY')",
+        setting: ENV_NAMES.privateKey,
+        problem: [error.message.replace(/^key: /, ""), error.hint].filter(Boolean).join(". "),
       });
     }
   }
@@ -134,13 +124,11 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       problem: `too short: use at least ${MIN_API_KEY_LENGTH} random characters`,
     });
   }
-  if (ip !== undefined && !isIp(ip))
-    problems.push({ setting: "IBKR_IP", problem: "not an IPv4 or IPv6 address" });
-  if (alternativeIps?.some((value) => !isIp(value))) {
-    problems.push({ setting: "IBKR_ALTERNATIVE_IPS", problem: "must be IP addresses separated by commas" });
+  if (settings?.ip !== undefined && !isIp(settings.ip))
+    problems.push({ setting: ENV_NAMES.ip, problem: "not an IPv4 or IPv6 address" });
+  if (settings?.alternativeIps?.some((value) => !isIp(value))) {
+    problems.push({ setting: ENV_NAMES.alternativeIps, problem: "must be IP addresses separated by commas" });
   }
-  const origin = originOf(baseUrl, domain);
-  if (origin === undefined) problems.push({ setting: "IBKR_BASE_URL", problem: "not an absolute URL" });
 
   let keys: SessionKeys | undefined;
   if (sessionKey !== undefined) {
@@ -154,21 +142,11 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
     }
   }
 
-  const auth: WorkerConfig["auth"] = {
-    clientId: clientId ?? "",
-    clientKeyId,
-    credential: credential ?? "",
-    privateKey: privateKey ?? "",
-    ...(domain !== undefined && { domain }),
-    ...(baseUrl !== undefined && { baseUrl }),
-    ...(ip !== undefined && { ip }),
-    ...(alternativeIps !== undefined && { alternativeIps }),
-    ...(ipLookupUrl !== undefined && { ipLookupUrl }),
-    ...(userAgent !== undefined && { userAgent }),
-  };
-  if (problems.length === 0) {
+  let origin: string | undefined;
+  if (problems.length === 0 && settings && signingKey) {
     try {
-      new IBAuth(auth);
+      // The core's own validation (domain, baseUrl, URLs); the origin it settles on is the only one the proxy calls.
+      origin = new IBAuth({ ...settings, privateKey: signingKey }).status().origin;
     } catch (error) {
       if (!isIbauthError(error)) throw error;
       // The core names its option; the operator set the environment variable of the same meaning.
@@ -181,6 +159,8 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
   }
   if (
     problems.length > 0 ||
+    !settings ||
+    !signingKey ||
     !keys ||
     !apiKey ||
     origin === undefined ||
@@ -188,5 +168,6 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
   ) {
     return { ok: false, problems };
   }
+  const auth: WorkerConfig["auth"] = { ...settings, privateKey: signingKey };
   return { ok: true, config: { auth, origin, apiKey, keys, kv: env.IBAUTH_SESSIONS } };
 }

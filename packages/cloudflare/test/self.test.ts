@@ -13,6 +13,7 @@ describe("the example Worker through SELF, before its secrets are set", () => {
       "IBAUTH_API_KEY",
       "IBAUTH_SESSION_KEY",
       "IBKR_CLIENT_ID",
+      "IBKR_CLIENT_KEY_ID",
       "IBKR_CREDENTIAL",
       "IBKR_PRIVATE_KEY",
     ]);

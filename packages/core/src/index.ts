@@ -1,7 +1,8 @@
-export { DEFAULT_IP_LOOKUP_URL, VALID_DOMAINS, VERSION } from "./config";
+export { DEFAULT_IP_LOOKUP_URL, isIp, VALID_DOMAINS, VERSION } from "./config";
 export type { IbauthErrorCode, IbauthErrorOptions, IbauthStep } from "./errors";
 export { IbauthError, isIbauthError } from "./errors";
 export { IBAuth } from "./ibauth";
+export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
 export type { Settings, SettingsSource } from "./settings";

@@ -118,13 +118,10 @@ function assemble(
 }
 
 /** IBAuth settings from `IBKR_*` variables (a Worker's `env`, `process.env`, `Deno.env.toObject()`). Every missing one is named. */
-export function settingsFromEnv(
-  env: Readonly<Record<string, unknown>>,
-  source: SettingsSource = {},
-): Settings {
+export function settingsFromEnv(env: object, source: SettingsSource = {}): Settings {
   const raw: Partial<Record<Field, string>> = {};
   for (const [field, name] of Object.entries(ENV_NAMES) as [Field, string][]) {
-    const value = env[name];
+    const value = (env as Record<string, unknown>)[name];
     if (typeof value === "string") raw[field] = value;
   }
   return assemble(raw, ENV_NAMES, "environment", source);
