@@ -1,10 +1,10 @@
 import {
   ENV_NAMES,
   IBAuth,
-  type IBAuthOptions,
   importPrivateKey,
   isIbauthError,
   isIp,
+  type Settings,
   settingsFromEnv,
 } from "@ibauth/core";
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
@@ -36,19 +36,8 @@ export interface ConfigProblem {
 }
 
 export interface WorkerConfig {
-  auth: Pick<
-    IBAuthOptions,
-    | "clientId"
-    | "clientKeyId"
-    | "credential"
-    | "privateKey"
-    | "domain"
-    | "baseUrl"
-    | "ip"
-    | "alternativeIps"
-    | "ipLookupUrl"
-    | "userAgent"
-  >;
+  /** The IBKR settings, with the private key already imported (non-extractable). */
+  auth: Settings;
   /** The only origin requests are ever sent to: IBKR_BASE_URL, or https://<IBKR_DOMAIN>. */
   origin: string;
   apiKey: string;
