@@ -8,7 +8,12 @@ const quiet = process.argv.includes("--quiet");
 
 function pnpmCommand() {
   try {
-    if (execSync("pnpm --version", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim() === PNPM.split("@")[1]) return ["pnpm"];
+    if (
+      execSync("pnpm --version", { stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim() === PNPM.split("@")[1]
+    )
+      return ["pnpm"];
   } catch {}
   return ["npx", "--yes", PNPM];
 }
@@ -16,12 +21,18 @@ function pnpmCommand() {
 function run(args, label) {
   const [cmd, ...rest] = [...pnpmCommand(), ...args];
   if (!quiet) console.error(`[bootstrap] ${label}`);
-  const r = spawnSync(cmd, rest, { stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
+  const r = spawnSync(cmd, rest, {
+    stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit",
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" },
+  });
   if (r.status !== 0) {
     console.error(`[bootstrap] ${label} failed (exit ${r.status}). Try: npx --yes ${PNPM} install`);
     process.exit(r.status ?? 1);
   }
 }
 
-run(["install", "--frozen-lockfile", "--reporter=silent"], existsSync("node_modules") ? "checking dependencies" : "installing dependencies (first run: ~15 s)");
+run(
+  ["install", "--frozen-lockfile", "--reporter=silent"],
+  existsSync("node_modules") ? "checking dependencies" : "installing dependencies (first run: ~15 s)",
+);
 run(["-r", "--filter", "./packages/**", "--reporter-hide-prefix", "run", "build"], "building packages");

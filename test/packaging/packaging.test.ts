@@ -114,3 +114,18 @@ test("the cross-runtime test code type-checks (tsc --noEmit)", () => {
   const r = run(bin("tsc"), ["--noEmit", "-p", "test/conformance/tsconfig.json"], ROOT);
   if (!r.ok) throw new Error(r.output);
 });
+
+test("biome: lint and format clean (warnings allowed)", () => {
+  const r = run(bin("biome"), ["ci", "."], ROOT);
+  expect(r.ok, r.output.slice(-4000)).toBe(true);
+});
+
+describe("every package type-checks, source and tests (its own typecheck script)", () => {
+  // @ibauth/deno is checked by `deno check` in its own project.
+  for (const dir of packages.filter((d) => d !== "deno")) {
+    test(`@ibauth/${dir}`, () => {
+      const r = run("npm", ["run", "--silent", "typecheck"], join(ROOT, "packages", dir));
+      expect(r.ok, r.output.slice(-4000)).toBe(true);
+    });
+  }
+});
