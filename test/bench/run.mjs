@@ -17,7 +17,6 @@ import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { gzipSync } from "node:zlib";
-import { formatMarkdown } from "../faults/format-markdown.mjs";
 import { resolveWorkspacePackage, root } from "../faults/workspace-packages.mjs";
 
 v8.setFlagsFromString("--expose-gc");
@@ -355,6 +354,5 @@ if (process.argv.includes("--write")) {
   const [head, rest] = text.split(start);
   if (rest === undefined || !rest.includes(end)) throw new Error(`BENCHMARKS.md needs ${start} … ${end}`);
   writeFileSync(file, `${head}${start}\n${table}\n${end}${rest.split(end)[1]}`);
-  formatMarkdown(file);
   console.error("updated BENCHMARKS.md");
 }

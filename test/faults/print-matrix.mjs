@@ -3,7 +3,6 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatMarkdown } from "./format-markdown.mjs";
 import { renderReport } from "./render-matrix.mjs";
 import { root } from "./workspace-packages.mjs";
 
@@ -22,6 +21,5 @@ const report = renderReport(results, {
   date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
 });
 writeFileSync(join(root, "test/faults/MATRIX.md"), report);
-formatMarkdown(join(root, "test/faults/MATRIX.md"));
 console.log(`wrote test/faults/MATRIX.md (${results.length} cells)`);
 process.exit(run.status ?? 1);
