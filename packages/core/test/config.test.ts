@@ -1,5 +1,6 @@
-import { IBAuth, isIbauthError, VALID_DOMAINS } from "@ibauth/core";
+import { IBAuth, VALID_DOMAINS } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
+import { thrownBy } from "./fixture";
 
 const base = {
   clientId: "c",
@@ -8,15 +9,7 @@ const base = {
   privateKey: "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----",
 };
 
-function configError(options: unknown) {
-  try {
-    new IBAuth(options as never);
-  } catch (e) {
-    if (isIbauthError(e)) return e;
-    throw e;
-  }
-  throw new Error("no error");
-}
+const configError = (options: unknown) => thrownBy(() => new IBAuth(options as never));
 
 describe("options", () => {
   it("names every missing field in one error", () => {

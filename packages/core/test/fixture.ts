@@ -1,4 +1,4 @@
-import { IBAuth, type IBAuthOptions, type Logger } from "@ibauth/core";
+import { IBAuth, type IBAuthOptions, type IbauthError, isIbauthError, type Logger } from "@ibauth/core";
 import { createEmulator, type EmulatorOptions, generateClientKeys } from "@ibauth/emulator";
 
 export const CLIENT_ID = "canary-client-7f3a";
@@ -8,6 +8,17 @@ export const ORIGIN = "http://127.0.0.1:1";
 let keysOnce: ReturnType<typeof generateClientKeys> | undefined;
 /** One 2048-bit pair per test file: generation is the slow part. */
 export const testKeys = () => (keysOnce ??= generateClientKeys({ bits: 2048 }));
+
+/** The IbauthError a synchronous call throws (anything else, or no throw, fails the test). */
+export function thrownBy(fn: () => unknown): IbauthError {
+  try {
+    fn();
+  } catch (e) {
+    if (isIbauthError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected an IbauthError, nothing was thrown");
+}
 
 /** A logger that keeps every line, to search for secrets. */
 export function recordingLogger(): Logger & { lines: string[] } {

@@ -1,17 +1,8 @@
-import { IBAuth, isIbauthError, settingsFromConfigFile, settingsFromEnv } from "@ibauth/core";
+import { IBAuth, settingsFromConfigFile, settingsFromEnv } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
+import { thrownBy } from "./fixture";
 
 const pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
-
-function thrown(fn: () => unknown) {
-  try {
-    fn();
-  } catch (e) {
-    if (isIbauthError(e)) return e;
-    throw e;
-  }
-  throw new Error("no error");
-}
 
 describe("settingsFromEnv", () => {
   it("maps IBKR_* variables, splits alternative IPs and unescapes one-line PEMs", () => {
@@ -35,7 +26,7 @@ describe("settingsFromEnv", () => {
   });
 
   it("names every missing variable at once", () => {
-    const e = thrown(() => settingsFromEnv({ IBKR_CLIENT_KEY_ID: "main" }));
+    const e = thrownBy(() => settingsFromEnv({ IBKR_CLIENT_KEY_ID: "main" }));
     expect(e.message).toBe(
       "config: environment: missing IBKR_CLIENT_ID, IBKR_CREDENTIAL, IBKR_PRIVATE_KEY or IBKR_PRIVATE_KEY_FILE",
     );
@@ -49,7 +40,7 @@ describe("settingsFromEnv", () => {
       IBKR_PRIVATE_KEY_FILE: "k.pem",
     };
     expect(settingsFromEnv(env, { readFile: (p) => (p === "k.pem" ? pem : "") }).privateKey).toBe(pem);
-    const e = thrown(() =>
+    const e = thrownBy(() =>
       settingsFromEnv(env, {
         readFile: () => {
           throw Object.assign(new Error("nope"), { code: "ENOENT" });
@@ -57,7 +48,7 @@ describe("settingsFromEnv", () => {
       }),
     );
     expect(e.message).toContain("cannot read the private key file k.pem (ENOENT)");
-    expect(thrown(() => settingsFromEnv(env)).field).toBe("IBKR_PRIVATE_KEY_FILE");
+    expect(thrownBy(() => settingsFromEnv(env)).field).toBe("IBKR_PRIVATE_KEY_FILE");
   });
 });
 
@@ -85,12 +76,12 @@ describe("settingsFromConfigFile", () => {
   });
 
   it("refuses unknown keys by name, so typos are caught", () => {
-    const e = thrown(() => settingsFromConfigFile({ "client-id": "c" }, "config.yaml"));
+    const e = thrownBy(() => settingsFromConfigFile({ "client-id": "c" }, "config.yaml"));
     expect(e.message).toMatch(/config.yaml: unknown key client-id \(known: client_id/);
   });
 
   it("names all missing keys", () => {
-    const e = thrown(() => settingsFromConfigFile({ domain: "api.ibkr.com" }, "config.yaml"));
+    const e = thrownBy(() => settingsFromConfigFile({ domain: "api.ibkr.com" }, "config.yaml"));
     expect(e.message).toContain(
       "missing client_id, client_key_id, credential, private_key or private_key_file",
     );

@@ -14,6 +14,18 @@ import {
   writeWorkspace,
 } from "./helpers";
 
+/** The demo's IBKR steps, in order. */
+const FLOW_STEPS = [
+  "access token",
+  "bearer token",
+  "brokerage init",
+  "validate",
+  "tickle",
+  "accounts",
+  "account summary",
+  "logout",
+];
+
 let keys: TestKeys;
 let server: RunningEmulator;
 
@@ -31,16 +43,7 @@ describe("ibauth demo", () => {
     const r = await runCli(["demo", "--bits", "2048"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    for (const step of [
-      "access token",
-      "bearer token",
-      "brokerage init",
-      "validate",
-      "tickle",
-      "accounts",
-      "account summary",
-      "logout",
-    ]) {
+    for (const step of FLOW_STEPS) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${step} +\\d+ ms`));
     }
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(
@@ -57,14 +60,7 @@ describe("ibauth demo", () => {
     expect(out.steps.map((s: { name: string }) => s.name)).toEqual([
       "generate key",
       "start emulator",
-      "access token",
-      "bearer token",
-      "brokerage init",
-      "validate",
-      "tickle",
-      "accounts",
-      "account summary",
-      "logout",
+      ...FLOW_STEPS,
     ]);
     expect(out.requests).toBeGreaterThanOrEqual(8);
   });

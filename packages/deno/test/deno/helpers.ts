@@ -50,6 +50,18 @@ export async function inProcessOptions(emu: Emulator): Promise<IBAuthOptions> {
   };
 }
 
+/** The IBKR_* variables for the in-process emulator: what authFromEnv reads. */
+export async function inProcessEnv(): Promise<Record<string, string>> {
+  return {
+    IBKR_CLIENT_ID: CANARY.clientId,
+    IBKR_CLIENT_KEY_ID: "main",
+    IBKR_CREDENTIAL: CANARY.credential,
+    IBKR_PRIVATE_KEY: (await clientKeys()).privateKeyPem,
+    IBKR_BASE_URL: "http://127.0.0.1:1",
+    IBKR_IP_LOOKUP_URL: "http://127.0.0.1:1/__emulator/ip",
+  };
+}
+
 export interface Served {
   url: string;
   port: number;

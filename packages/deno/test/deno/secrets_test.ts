@@ -6,7 +6,16 @@ import {
   type TickReport,
 } from "../../src/mod.ts";
 import * as assert from "./assert.ts";
-import { CANARY, captureLogger, clientKeys, emulator, fastClock, pemFragments, until } from "./helpers.ts";
+import {
+  CANARY,
+  captureLogger,
+  clientKeys,
+  emulator,
+  fastClock,
+  inProcessEnv,
+  pemFragments,
+  until,
+} from "./helpers.ts";
 
 Deno.test("canaries: no credential, key, token or session id in logs, status, errors or KV keys", async () => {
   const clock = fastClock(60);
@@ -16,14 +25,7 @@ Deno.test("canaries: no credential, key, token or session id in logs, status, er
   const kv = await Deno.openKv(":memory:");
   const plainStore = denoKvStore(kv, { id: `${CANARY.clientId}:${CANARY.credential}`, logger });
   const auth = authFromEnv({
-    env: {
-      IBKR_CLIENT_ID: CANARY.clientId,
-      IBKR_CLIENT_KEY_ID: "main",
-      IBKR_CREDENTIAL: CANARY.credential,
-      IBKR_PRIVATE_KEY: privateKeyPem,
-      IBKR_BASE_URL: "http://127.0.0.1:1",
-      IBKR_IP_LOOKUP_URL: "http://127.0.0.1:1/__emulator/ip",
-    },
+    env: await inProcessEnv(),
     fetch: emu.fetch,
     store: plainStore,
     logger,

@@ -1,19 +1,20 @@
 import { authFromEnv, authFromYaml, denoKvStore, IBAuth, parseSessionRecord } from "../../src/mod.ts";
 import * as assert from "./assert.ts";
-import { CANARY, clientKeys, countLogins, emulator, inProcessOptions, serve, tempDir } from "./helpers.ts";
+import {
+  CANARY,
+  clientKeys,
+  countLogins,
+  emulator,
+  inProcessEnv,
+  inProcessOptions,
+  serve,
+  tempDir,
+} from "./helpers.ts";
 
 Deno.test("in-process emulator: authFromEnv -> connect, tickle, accounts", async () => {
   const emu = await emulator();
-  const { privateKeyPem } = await clientKeys();
   const auth = authFromEnv({
-    env: {
-      IBKR_CLIENT_ID: CANARY.clientId,
-      IBKR_CLIENT_KEY_ID: "main",
-      IBKR_CREDENTIAL: CANARY.credential,
-      IBKR_PRIVATE_KEY: privateKeyPem,
-      IBKR_BASE_URL: "http://127.0.0.1:1",
-      IBKR_IP_LOOKUP_URL: "http://127.0.0.1:1/__emulator/ip",
-    },
+    env: await inProcessEnv(),
     fetch: emu.fetch,
   });
   const status = await auth.connect();
