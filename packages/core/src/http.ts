@@ -34,13 +34,8 @@ export interface Call {
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
-const pathOf = (url: string) => {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return "?";
-  }
-};
+/** The path of an absolute URL, for log lines: no query (it can hold account ids), no second URL parse per request. */
+const pathOf = (url: string) => url.replace(/^[a-z]+:\/\/[^/]*/i, "").split(/[?#]/)[0] || "/";
 
 /** Sends one request with a timeout, a User-Agent and pacing; network failures become typed errors. */
 export async function send(http: Http, call: Call): Promise<Response> {

@@ -168,8 +168,14 @@ export class IBAuth {
 
   /** Everything needed for /iserver calls, once: resumes a stored session with zero requests, else logs in (3 round trips). */
   async connect(): Promise<AuthStatus> {
+    await this.#ensureConnected();
+    return this.status();
+  }
+
+  /** connect() without the snapshot: the hot path of every auth.fetch. */
+  #ensureConnected(): Promise<void> {
     if (this.#state === "connected" && this.#bearer && this.#brokerageInitAt !== undefined)
-      return this.status();
+      return Promise.resolve();
     return this.#once("connect", async () => {
       await this.#load();
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
@@ -182,7 +188,6 @@ export class IBAuth {
         }
       }
       this.#setState("connected");
-      return this.status();
     });
   }
 
@@ -199,7 +204,7 @@ export class IBAuth {
       options.body instanceof ReadableStream
         ? { ...options, body: await new Response(options.body).arrayBuffer() }
         : options;
-    await this.connect();
+    await this.#ensureConnected();
     const first = await this.#sendSettled(url, init);
     if (!first.problem) return first.res;
     if ((await this.#heal(first.problem, first.epoch)) === "alive") return first.res;
