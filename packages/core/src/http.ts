@@ -219,30 +219,34 @@ export function isNoBridge(status: number, message: string | undefined): boolean
   return status === 400 && /no bridge/i.test(message ?? "");
 }
 
-/** Sends and returns the parsed JSON of a 2xx answer; anything else becomes a typed error. */
-export async function requestJson<T = Record<string, unknown>>(http: Http, call: Call): Promise<T> {
+/** Sends and reads the answer; a non-2xx becomes a typed error, a 2xx ends the 429 strike count of its pacer. */
+async function exchange(http: Http, call: Call): Promise<{ res: Response; text: string }> {
   const res = await send(http, call);
   const text = await readText(http, call.step, res);
   if (!res.ok) throw errorFromResponse(call.step, res, text, http);
-  http.pacer.settle();
+  pacerFor(http, call.step).settle();
+  return { res, text };
+}
+
+/** Sends and returns the parsed JSON of a 2xx answer; anything else becomes a typed error. */
+export async function requestJson<T = Record<string, unknown>>(http: Http, call: Call): Promise<T> {
+  const { res, text } = await exchange(http, call);
   try {
     return JSON.parse(text) as T;
   } catch {
+    const message = ibkrMessageOf(text);
     throw new IbauthError("IBKR answered with a body that is not JSON", {
       code: "ERR_PROTOCOL",
       step: call.step,
       status: res.status,
-      ...(ibkrMessageOf(text) ? { ibkrMessage: http.redact(ibkrMessageOf(text) ?? "") } : {}),
+      ...(message ? { ibkrMessage: http.redact(message) } : {}),
     });
   }
 }
 
 /** Sends and returns the text of a 2xx answer. */
 export async function requestText(http: Http, call: Call): Promise<string> {
-  const res = await send(http, call);
-  const text = await readText(http, call.step, res);
-  if (!res.ok) throw errorFromResponse(call.step, res, text, http);
-  return text;
+  return (await exchange(http, call)).text;
 }
 
 async function readText(http: Http, step: IbauthStep, res: Response): Promise<string> {

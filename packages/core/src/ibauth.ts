@@ -180,12 +180,7 @@ export class IBAuth {
       await this.#load();
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
         this.#setState("connecting");
-        try {
-          const bearer = this.#bearer ?? (await this.#newBearer("login"));
-          await this.#initOrRelogin(bearer);
-        } catch (e) {
-          throw this.#fail(e);
-        }
+        await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
       }
       this.#setState("connected");
     });
@@ -199,7 +194,6 @@ export class IBAuth {
    */
   async fetch(path: string, options: RequestInit = {}): Promise<Response> {
     const url = this.#urlFor(path);
-    // A streamed body is read into memory: IBKR's CDN refuses POSTs without Content-Length (411), and a replay needs it twice.
     const init =
       options.body instanceof ReadableStream
         ? { ...options, body: await new Response(options.body).arrayBuffer() }
@@ -226,7 +220,7 @@ export class IBAuth {
       if (await this.#adoptNewerFromStore())
         this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
-        await this.connect();
+        await this.#ensureConnected();
         return { action: "login", status: this.status() };
       }
       await this.#refreshAccessTokenEarly();
@@ -428,14 +422,7 @@ export class IBAuth {
       await this.#cfg.store.set({ ...record, updatedAt: this.#cfg.now() });
       this.#lastSaved = text;
     } catch (e) {
-      // The session itself is fine in memory; only resuming elsewhere is lost.
-      this.#fail(
-        new IbauthError("the session store refused the write", {
-          code: "ERR_STORE",
-          step: "store",
-          cause: e,
-        }),
-      );
+      this.#storeFailed("write", e);
     }
   }
 
@@ -444,14 +431,15 @@ export class IBAuth {
     try {
       await this.#cfg.store.delete();
     } catch (e) {
-      this.#fail(
-        new IbauthError("the session store refused the delete", {
-          code: "ERR_STORE",
-          step: "store",
-          cause: e,
-        }),
-      );
+      this.#storeFailed("delete", e);
     }
+  }
+
+  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded, not thrown. */
+  #storeFailed(what: "write" | "delete", cause: unknown): void {
+    this.#fail(
+      new IbauthError(`the session store refused the ${what}`, { code: "ERR_STORE", step: "store", cause }),
+    );
   }
 
   #forgetSession(): void {
@@ -463,9 +451,14 @@ export class IBAuth {
     this.#epoch++;
   }
 
+  /** Good for longer than the refresh margin. */
+  #isFresh(token: AccessToken): boolean {
+    return token.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now();
+  }
+
   #ensureAccessToken(): Promise<AccessToken> {
     const a = this.#access;
-    if (a && a.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now()) return Promise.resolve(a);
+    if (a && this.#isFresh(a)) return Promise.resolve(a);
     return this.#once("token", async () => {
       const token = await flow.requestAccessToken(this.#flow, this.#cfg.scope);
       this.#access = token;
@@ -481,8 +474,7 @@ export class IBAuth {
 
   /** Keeps the access token ahead of its expiry, so a later re-login needs no token round trip. Failure here is not fatal. */
   async #refreshAccessTokenEarly(): Promise<void> {
-    const a = this.#access;
-    if (!a || a.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now()) return;
+    if (!this.#access || this.#isFresh(this.#access)) return;
     try {
       await this.#ensureAccessToken();
     } catch (e) {
@@ -633,35 +625,38 @@ export class IBAuth {
       this.#run(async () => {
         this.#counters.heals++;
         this.#setState("connecting");
-        if (await this.#adoptNewerFromStore()) return "healed";
-        if (problem === "unauthorized") {
-          let alive: TickleResult | undefined;
-          try {
-            alive = await this.#tickleShared(true);
-          } catch (e) {
-            if (!(isIbauthError(e) && e.status === 401)) throw e;
-          }
-          if (alive?.authenticated) {
-            this.#aliveCheckedEpoch = epoch;
-            this.#setState("connected");
-            this.#cfg.logger.info(
-              { step: "request" },
-              "401 on a live session: the endpoint refused, not the session (e.g. /portfolio/* wants /portfolio/accounts first)",
-            );
-            return "alive";
-          }
-          if (!alive) {
-            await this.#relogin("401 on a request");
-            this.#setState("connected");
-            return "healed";
-          }
-        }
-        this.#cfg.logger.info({ step: "init" }, "brokerage session lost; re-opening it");
-        await this.#initOrRelogin(this.#bearer as Bearer);
+        const verdict = await this.#healOnce(problem, epoch);
         this.#setState("connected");
-        return "healed";
+        return verdict;
       }),
     );
+  }
+
+  async #healOnce(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
+    if (await this.#adoptNewerFromStore()) return "healed";
+    if (problem === "unauthorized") {
+      let alive: TickleResult | undefined;
+      try {
+        alive = await this.#tickleShared(true);
+      } catch (e) {
+        if (!(isIbauthError(e) && e.status === 401)) throw e;
+      }
+      if (alive?.authenticated) {
+        this.#aliveCheckedEpoch = epoch;
+        this.#cfg.logger.info(
+          { step: "request" },
+          "401 on a live session: the endpoint refused, not the session (e.g. /portfolio/* wants /portfolio/accounts first)",
+        );
+        return "alive";
+      }
+      if (!alive) {
+        await this.#relogin("401 on a request");
+        return "healed";
+      }
+    }
+    this.#cfg.logger.info({ step: "init" }, "brokerage session lost; re-opening it");
+    await this.#initOrRelogin(this.#bearer as Bearer);
+    return "healed";
   }
 
   /** Paths are appended to the origin (keeping a relay's path prefix); the bearer never goes to another origin. */
