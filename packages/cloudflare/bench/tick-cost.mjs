@@ -44,6 +44,7 @@ const mf = new Miniflare({
   kvNamespaces: ["IBAUTH_SESSIONS"],
   bindings: {
     IBKR_CLIENT_ID: "bench-client",
+    IBKR_CLIENT_KEY_ID: "main",
     IBKR_CREDENTIAL: "benchuser",
     IBKR_PRIVATE_KEY: keys.privateKeyPem,
     IBKR_BASE_URL: emulator.url,
