@@ -17,17 +17,11 @@ export function isLoginRequest(input: RequestInfo | URL): boolean {
   return LOGIN_PATHS.some((p) => path === p || path.endsWith(p));
 }
 
-/**
- * Thrown into the core when another isolate holds the lease, or the login brake holds (`reason`); the
- * operation then ends without a login. `heldUntil` is when trying again makes sense.
- */
+/** Thrown into the core when another isolate holds the lease; the operation then ends without a login. */
 export class LeaseHeldError extends Error {
   override readonly name = "LeaseHeldError";
-  constructor(
-    readonly heldUntil: number,
-    readonly reason: "lease" | "brake" = "lease",
-  ) {
-    super(reason === "lease" ? "another isolate holds the IBKR login lease" : "the login brake holds");
+  constructor(readonly heldUntil: number) {
+    super("another isolate holds the IBKR login lease");
   }
 }
 
@@ -54,7 +48,7 @@ export function loginGate(inner: typeof fetch, acquire: () => Promise<LeaseResul
       decision ??= acquire();
       const result = await decision;
       if (!result.won) {
-        lost = new LeaseHeldError(result.heldUntil, result.braked ? "brake" : "lease");
+        lost = new LeaseHeldError(result.heldUntil);
         throw lost;
       }
       acquired = true;
