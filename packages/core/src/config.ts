@@ -36,6 +36,7 @@ export interface ResolvedConfig {
   refreshMarginMs: number;
   retryAttempts: number;
   retryBaseDelayMs: number;
+  ssoLifetimeSec: number;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -124,6 +125,7 @@ const Options = v.object({
       baseDelayMs: v.optional(v.pipe(v.number(), v.minValue(0))),
     }),
   ),
+  ssoLifetimeSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86_400))),
   sleep: v.optional(fn),
 });
 
@@ -176,6 +178,7 @@ export function resolveConfig(options: IBAuthOptions): ResolvedConfig {
     refreshMarginMs: o.refreshMarginMs ?? 5 * 60_000,
     retryAttempts: o.retry?.attempts ?? 3,
     retryBaseDelayMs: o.retry?.baseDelayMs ?? 500,
+    ssoLifetimeSec: o.ssoLifetimeSec ?? 86_400,
     sleep:
       (o.sleep as ((ms: number) => Promise<void>) | undefined) ??
       ((ms) => new Promise((r) => setTimeout(r, ms))),

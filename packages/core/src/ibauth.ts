@@ -1,7 +1,16 @@
 import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
 import { IbauthError, type IbauthStep, isIbauthError } from "./errors";
 import * as flow from "./flow";
-import { errorFromResponse, type Http, ibkrMessageOf, isNoBridge, send } from "./http";
+import {
+  createTransport,
+  errorFromResponse,
+  type Http,
+  ibkrMessageOf,
+  isNoBridge,
+  isRedirect,
+  refusedSession,
+  send,
+} from "./http";
 import { importPrivateKey } from "./keys";
 import { Pacer } from "./pacing";
 import { parseSessionRecord, type SessionRecord } from "./store";
@@ -26,6 +35,9 @@ const FRESH_BEARER_MS = 30_000;
 type Bearer = NonNullable<SessionRecord["bearer"]>;
 type AccessToken = NonNullable<SessionRecord["accessToken"]>;
 type SessionProblem = "unauthorized" | "no-bridge";
+
+const isLoginRedirect = (res: Response) =>
+  res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
 
 const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
 
@@ -69,7 +81,7 @@ export class IBAuth {
     this.#remember(cfg.credential);
     if (typeof cfg.privateKey === "string") this.#remember(cfg.privateKey);
     this.#http = {
-      fetch: cfg.fetch,
+      transport: createTransport(cfg.fetch),
       userAgent: cfg.userAgent,
       timeoutMs: cfg.timeoutMs,
       logger: cfg.logger,
@@ -89,6 +101,7 @@ export class IBAuth {
       },
       clientId: cfg.clientId,
       kid: cfg.clientKeyId,
+      ssoLifetimeSec: cfg.ssoLifetimeSec,
       key: () => {
         this.#key ??= importPrivateKey(cfg.privateKey);
         return this.#key;
@@ -129,16 +142,20 @@ export class IBAuth {
   /** sso/validate. IBKR allows it once a minute: a second call within the minute gets the same answer. */
   async validateSso(): Promise<ValidateResult> {
     const bearer = await this.#ensureBearer();
+    return this.#run(() => this.#validate(bearer));
+  }
+
+  /** sso/validate at most once a minute per bearer: a second call within the minute gets the same answer. */
+  #validate(bearer: Bearer): Promise<ValidateResult> {
     const last = this.#lastValidate;
     if (last && last.epoch === this.#epoch && this.#cfg.now() - last.at < VALIDATE_INTERVAL_MS)
-      return last.result;
-    return this.#run(() =>
-      this.#once("validate", async () => {
-        const result = await flow.validateSso(this.#flow, bearer.token);
-        this.#lastValidate = { at: this.#cfg.now(), epoch: this.#epoch, result };
-        return result;
-      }),
-    );
+      return Promise.resolve(last.result);
+    return this.#once("validate", async () => {
+      const epoch = this.#epoch;
+      const result = await flow.validateSso(this.#flow, bearer.token);
+      this.#lastValidate = { at: this.#cfg.now(), epoch, result };
+      return result;
+    });
   }
 
   /** /tickle, without healing: use `tick()` to keep a session alive. Calls within a second share one answer. */
@@ -157,7 +174,7 @@ export class IBAuth {
       if (bearer) await flow.logout(this.#flow, bearer.token);
     } catch (e) {
       // A dead session is as logged out as it gets.
-      if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+      if (!refusedSession(e)) throw this.#fail(e);
     } finally {
       await this.#storeDelete();
     }
@@ -228,7 +245,7 @@ export class IBAuth {
       try {
         result = await this.#tickleShared(true);
       } catch (e) {
-        if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+        if (!refusedSession(e)) throw this.#fail(e);
         await this.#run(() => this.#relogin("tickle refused the bearer"));
         this.#setState("connected");
         return { action: "relogin", status: this.status() };
@@ -495,12 +512,23 @@ export class IBAuth {
   /** Token and IP lookup in parallel, then sso-sessions. A refused access token is replaced once. */
   #newBearer(reason: string): Promise<Bearer> {
     return this.#once("bearer", async () => {
-      const [access, where] = await Promise.all([this.#ensureAccessToken(), this.#resolveIp()]);
-      const mint = (token: string) =>
-        flow.requestBearer(this.#flow, { accessToken: token, credential: this.#cfg.credential, ...where });
+      // The IP lookup goes out first; the key import and the client assertion run while it travels,
+      // and the sso-sessions JWT is signed as soon as the IP is known, while the token request is out.
+      const where$ = this.#resolveIp();
+      const signed$ = where$.then((where) =>
+        flow.signBearerRequest(this.#flow, { credential: this.#cfg.credential, ...where }),
+      );
+      const [where, signed, access] = await Promise.all([where$, signed$, this.#ensureAccessToken()]);
+      const mint = (token: string, presigned?: string) =>
+        flow.requestBearer(this.#flow, {
+          accessToken: token,
+          credential: this.#cfg.credential,
+          ...where,
+          ...(presigned ? { signed: presigned } : {}),
+        });
       let token: string;
       try {
-        token = await mint(access.token);
+        token = await mint(access.token, signed);
       } catch (e) {
         if (!(isIbauthError(e) && e.status === 401)) throw e;
         this.#access = undefined;
@@ -542,22 +570,59 @@ export class IBAuth {
     });
   }
 
-  /** ssodh/init; if IBKR refuses the bearer, one new bearer and init again. A refusal of a fresh bearer is the IP claim. */
+  /**
+   * ssodh/init; if IBKR refuses an older bearer, one new bearer and init again. A refusal of a fresh bearer
+   * goes through #validateThenInit before anyone blames the IP claim.
+   */
   async #initOrRelogin(bearer: Bearer): Promise<void> {
     try {
       await this.#init(bearer);
       return;
     } catch (e) {
-      if (!(isIbauthError(e) && e.status === 401)) throw e;
-      if (this.#bearerIsFresh(bearer)) throw this.#ipMismatch(e.response, "init");
+      if (!refusedSession(e)) throw e;
+      if (this.#bearerIsFresh(bearer)) return this.#validateThenInit(bearer, e);
     }
     const fresh = await this.#newBearer("init refused the bearer");
     try {
       await this.#init(fresh);
     } catch (e) {
-      if (isIbauthError(e) && e.status === 401) throw this.#ipMismatch(e.response, "init");
-      throw e;
+      if (!refusedSession(e)) throw e;
+      await this.#validateThenInit(fresh, e);
     }
+  }
+
+  /**
+   * IBKR's onboarding mail orders token → sso-sessions → /sso/validate → ssodh/init; its code samples skip
+   * validate, and so does our login. When init refuses a fresh bearer: one /sso/validate (paced), then init
+   * again. Validate refused too: the IP claim. Validate accepted: init wanted it first, or (refused again)
+   * IBKR accepts the SSO session but not a brokerage session for it. The log line says which.
+   */
+  async #validateThenInit(bearer: Bearer, refusal: IbauthError): Promise<void> {
+    let validated: ValidateResult;
+    try {
+      validated = await this.#validate(bearer);
+    } catch (e) {
+      if (!refusedSession(e)) throw e;
+      this.#cfg.logger.warn({ step: "validate" }, "sso/validate refused the new bearer too: the IP claim");
+      throw this.#ipMismatch(refusal.response, "init");
+    }
+    try {
+      await this.#init(bearer);
+    } catch (e) {
+      if (!refusedSession(e)) throw e;
+      throw new IbauthError("IBKR accepts the SSO session but refuses a brokerage session for it", {
+        code: "ERR_AUTH",
+        step: "init",
+        ...(e.status === undefined ? {} : { status: e.status }),
+        ...(e.response ? { response: e.response } : {}),
+        ...(e.ibkrMessage ? { ibkrMessage: e.ibkrMessage } : {}),
+        hint: `sso/validate answered ${validated.valid ? "valid" : "not valid"} from this IP, so the ip claim is not the cause. Check that the username may trade through this OAuth client (paper vs live), or ask IBKR API support`,
+      });
+    }
+    this.#cfg.logger.info(
+      { step: "init" },
+      "ssodh/init refused the new bearer until sso/validate was called; it succeeded after validate",
+    );
   }
 
   /** A new bearer and brokerage session, unless another process already made one. */
@@ -639,7 +704,7 @@ export class IBAuth {
       try {
         alive = await this.#tickleShared(true);
       } catch (e) {
-        if (!(isIbauthError(e) && e.status === 401)) throw e;
+        if (!refusedSession(e)) throw e;
       }
       if (alive?.authenticated) {
         this.#aliveCheckedEpoch = epoch;
@@ -737,7 +802,8 @@ export class IBAuth {
 
   /** Reads the body only of 400s (to spot "no bridge"), from a clone: the caller's Response stays unread. */
   async #problemOf(res: Response): Promise<SessionProblem | undefined> {
-    if (res.status === 401) return "unauthorized";
+    // IBKR's gateway sends a session it refuses to /sso/Login: a 401 by another name
+    if (res.status === 401 || (isRedirect(res) && isLoginRedirect(res))) return "unauthorized";
     if (res.status !== 400) return undefined;
     const text = await res
       .clone()

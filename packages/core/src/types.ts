@@ -37,6 +37,11 @@ export interface IBAuthOptions {
   refreshMarginMs?: number;
   /** Transient-failure retries per login step (5xx, timeouts, resets). Default `{ attempts: 3, baseDelayMs: 500 }`. */
   retry?: { attempts?: number; baseDelayMs?: number };
+  /**
+   * `exp − iat` of the signed sso-sessions JWT, in seconds. Default 86 400, as IBKR's samples, its Postman
+   * collection, ibind and ibauth ≥ 0.1.3 sign it ("it authorises a session").
+   */
+  ssoLifetimeSec?: number;
   /** How the SDK waits (retries, backoff). Tests inject a fast one. Default: setTimeout. */
   sleep?: (ms: number) => Promise<void>;
 }

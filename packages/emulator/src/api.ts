@@ -10,7 +10,8 @@ const GET_POST = ["GET", "POST"];
 /** Routes under /v1/api. Tickle, auth/status and ssodh/init accept GET and POST, as IBKR's own material uses both (§10.9). */
 const ROUTES: Record<string, { methods: string[]; handler: Handler }> = {
   "/tickle": { methods: GET_POST, handler: tickle },
-  "/sso/validate": { methods: GET_POST, handler: validate },
+  // GET in the spec and in every sample
+  "/sso/validate": { methods: ["GET"], handler: validate },
   "/iserver/auth/ssodh/init": { methods: GET_POST, handler: ssodhInit },
   "/iserver/auth/status": { methods: GET_POST, handler: (c, e) => json(authStatus(c.session, e)) },
   "/iserver/reauthenticate": { methods: GET_POST, handler: reauthenticate },

@@ -63,6 +63,21 @@ function checkClients(clients: EmulatorClient[]): Map<string, EmulatorClient> {
   return map;
 }
 
+/**
+ * What no IBKR sample sends, recorded (not refused: IBKR's answer to it is unknown) for the state
+ * snapshot, which the conformance suite asserts empty: a Content-Type on a POST without a body (IBKR's
+ * Postman collection sends neither body nor Content-Type on /tickle and /logout).
+ */
+async function protocolViolation(call: Call): Promise<string | undefined> {
+  const type = call.request.headers.get("content-type");
+  if (call.method !== "POST" || !type) return undefined;
+  const length = call.request.headers.get("content-length");
+  // a Request handed to the fetch handler has no Content-Length header: measure a copy of its body
+  const empty =
+    length === "0" || (length === null && (await call.request.clone().arrayBuffer()).byteLength === 0);
+  return empty ? `POST ${call.path}: Content-Type "${type}" on a request without a body` : undefined;
+}
+
 /** A local IBKR Web API emulator (protocol notes §9): a fetch handler with state, pacing and fault injection. */
 export function createEmulator(options: EmulatorOptions): Emulator {
   const clients = checkClients(options.clients);
@@ -83,8 +98,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     pacer: options.rateLimits === false ? null : new Pacer(options.rateLimits),
     settings: {
       accessTokenTtlSec: options.accessTokenTtlSec ?? 86_400,
-      maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 3600,
-      clockSkewSec: options.clockSkewSec ?? 60,
+      maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 600,
+      clockSkewSec: options.clockSkewSec ?? 10,
+      maxSsoLifetimeSec: options.maxSsoLifetimeSec ?? 86_400,
       revokeEarlierBearers: options.revokeEarlierBearers ?? false,
       bridgeDelayMs: options.bridgeDelayMs ?? 0,
     },
@@ -99,6 +115,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   const log: RequestLogEntry[] = [];
   const maxLog = options.maxLogEntries ?? 10_000;
   const counts = new Map<string, number>();
+  const violations: string[] = [];
   let hangs = new AbortController(); // reset() releases requests parked by "hang" faults
   const usernames = () => [...new Set([...clients.values()].flatMap((c) => c.credentials))];
 
@@ -132,6 +149,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       env.pacer?.clear();
       log.length = 0;
       counts.clear();
+      violations.length = 0;
       egressIp = initialIp;
       hangs.abort(new TypeError("emulator reset"));
       hangs = new AbortController();
@@ -163,6 +181,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       faults: faults.pending(),
       penalizedIps: env.pacer?.snapshot(clock.now()) ?? {},
       counts: Object.fromEntries(counts),
+      violations: [...violations],
     };
   }
 
@@ -195,6 +214,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     // the WAF in front of api.ibkr.com: empty User-Agent -> 403 page; POST without length -> 411 (protocol §3.0)
     if (!call.request.headers.get("user-agent")?.trim()) return htmlPage(403, "Access Denied");
     if (call.method === "POST" && !lengthKnown) return htmlPage(411, "Length Required");
+    const violation = await protocolViolation(call);
+    if (violation && violations.length < 100) violations.push(violation);
     const penalty = env.pacer?.penalized(call.ip, clock.now()) ?? 0;
     if (penalty)
       return errorFor(call.path, 429, "Too many requests: this IP is in the penalty box", {

@@ -36,10 +36,19 @@ export interface EmulatorOptions {
   dailyReset?: { hourUtc: number } | false;
   /** Lifetime of issued access tokens in seconds (JWT exp - iat). Default 86 400; expires_in is this - 1. */
   accessTokenTtlSec?: number;
-  /** Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 3600. */
+  /**
+   * Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 600: the longest a client
+   * known to work sends (ibauth 0.0.6 signs iat = now, exp = now + 600); IBKR's samples use 30 s
+   * (iat − 10, exp + 20) and ibind 70 s.
+   */
   maxAssertionLifetimeSec?: number;
-  /** Clock skew tolerated on `iat` in seconds. Default 60. */
+  /** How far in the future `iat` may be, in seconds. Default 10: the margin IBKR's samples build in (iat − 10 s). */
   clockSkewSec?: number;
+  /**
+   * Largest accepted sso-sessions JWT lifetime (exp - iat) in seconds. Default 86 400, as every IBKR
+   * sample signs it. The JWT's `exp` also ends the session it creates (IBKR: unknown; the strict reading).
+   */
+  maxSsoLifetimeSec?: number;
   /** Does a new sso-sessions call for a username invalidate that user's earlier bearers? Unknown at IBKR (§10.2). Default false. */
   revokeEarlierBearers?: boolean;
   /** After ssodh/init, /iserver/* still answers "no bridge" for this long (IBKR advises waiting 1-5 s, §3.4). Default 0. */
