@@ -40,7 +40,9 @@ const pathOf = (url: string) => url.replace(/^[a-z]+:\/\/[^/]*/i, "").split(/[?#
 /** Sends one request with a timeout, a User-Agent and pacing; network failures become typed errors. */
 export async function send(http: Http, call: Call): Promise<Response> {
   const pacer = pacerFor(http, call.step);
-  await pacer.admit(call.step);
+  const path = pathOf(call.url);
+  // release ends this request's share of a concurrency cap (IBKR's history endpoint: 5 in flight)
+  const release = await pacer.admit(call.step, { path, signal: call.signal });
   const headers = new Headers(call.headers);
   await call.beforeSend?.(headers);
   const timeout = AbortSignal.timeout(http.timeoutMs);
@@ -48,7 +50,6 @@ export async function send(http: Http, call: Call): Promise<Response> {
   headers.set("User-Agent", http.userAgent);
   if (!headers.has("Accept")) headers.set("Accept", "*/*");
   const started = http.now();
-  const path = pathOf(call.url);
   let res: Response;
   try {
     // A POST always carries a body (maybe empty) so that every runtime sends Content-Length.
@@ -84,6 +85,8 @@ export async function send(http: Http, call: Call): Promise<Response> {
           : {}),
       },
     );
+  } finally {
+    release();
   }
   http.logger.debug(
     { step: call.step, method: call.method, path, status: res.status, ms: http.now() - started },

@@ -4,6 +4,8 @@ import * as flow from "./flow";
 import { errorFromResponse, type Http, ibkrMessageOf, isNoBridge, send } from "./http";
 import { importPrivateKey } from "./keys";
 import { Pacer } from "./pacing";
+import { PacingShare } from "./pacing-share";
+import { endpointTable } from "./pacing-table";
 import { parseSessionRecord, type SessionRecord } from "./store";
 import type {
   AuthState,
@@ -39,6 +41,7 @@ export class IBAuth {
   readonly #flow: flow.FlowContext;
   readonly #secrets = new Set<string>();
   readonly #flights = new Map<string, Promise<unknown>>();
+  readonly #pacing: PacingShare;
   #key: Promise<CryptoKey> | undefined;
   #owner: Promise<string> | undefined;
   #loaded = false;
@@ -77,10 +80,15 @@ export class IBAuth {
       sleep: cfg.sleep,
       retryAttempts: cfg.retryAttempts,
       retryBaseDelayMs: cfg.retryBaseDelayMs,
-      pacer: new Pacer(cfg.now, cfg.sleep),
+      pacer: new Pacer(cfg.now, cfg.sleep, {
+        table: endpointTable(cfg.endpointLimits),
+        // rows shorter than the store's staleness are not worth sharing (KV: 60 s, so only validate)
+        persistMinMs: Math.max(1000, cfg.store.pacing?.staleMs ?? 0),
+      }),
       ipPacer: new Pacer(cfg.now, cfg.sleep),
       redact: (text) => this.#redact(text),
     };
+    this.#pacing = new PacingShare(cfg.store.pacing, this.#http.pacer, () => this.#owner$(), cfg.logger);
     const self = this;
     this.#flow = {
       http: this.#http,
@@ -217,6 +225,7 @@ export class IBAuth {
     return this.#once("tick", async () => {
       await this.#load();
       if (this.#state === "closed") return { action: "skipped", status: this.status() };
+      await this.#pacing.load(); // another process may have tickled, or met a 429, since
       if (await this.#adoptNewerFromStore())
         this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
@@ -374,6 +383,7 @@ export class IBAuth {
   async #load(): Promise<void> {
     if (this.#loaded) return;
     await this.#once("load", async () => {
+      await this.#pacing.load();
       const record = await this.#readStore();
       if (record) this.#adopt(record);
       this.#loaded = true;
@@ -621,7 +631,8 @@ export class IBAuth {
   async #heal(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
     if (this.#epoch !== epoch) return "healed";
     if (problem === "unauthorized" && this.#aliveCheckedEpoch === epoch) return "alive";
-    return this.#once("heal", () =>
+    const running = this.#flights.has("heal");
+    const heal = this.#once("heal", () =>
       this.#run(async () => {
         this.#counters.heals++;
         this.#setState("connecting");
@@ -630,6 +641,9 @@ export class IBAuth {
         return verdict;
       }),
     );
+    // queued callers keep their place but wait for the new bearer instead of spending slots on the dead one
+    if (!running) this.#http.pacer.hold(heal);
+    return heal;
   }
 
   async #healOnce(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
@@ -685,14 +699,8 @@ export class IBAuth {
   /** One authenticated request; `epoch` is that of the bearer it carried, for the heal's bookkeeping. */
   async #send(url: string, init: RequestInit): Promise<{ res: Response; epoch: number }> {
     let epoch = this.#epoch;
-    // The bearer is chosen when the request leaves the pacing queue: a heal that started while it waited is awaited, and its bearer used.
+    // The bearer is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
     const beforeSend = async (headers: Headers) => {
-      const heal = this.#flights.get("heal");
-      if (heal) {
-        await heal.catch(() => undefined);
-        // Its slot passed while it waited: take a new one, or every waiter would fire at once when the heal ends.
-        await this.#http.pacer.admit("request");
-      }
       epoch = this.#epoch;
       headers.set("Authorization", `Bearer ${(this.#bearer as Bearer).token}`);
     };

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { PacingRecord } from "./pacing-table";
 
 /**
  * Everything needed to resume a session in another process, isolate or cron tick. It holds tokens,
@@ -22,6 +23,29 @@ export interface SessionStore {
   get(): Promise<unknown>;
   set(record: SessionRecord): Promise<void>;
   delete(): Promise<void>;
+  /** IBKR's pacing for each username, beside the session record: it outlives logout and is shared by every session of the username. */
+  pacing?: PacingStore;
+}
+
+/**
+ * A sibling record per username (`id`: a hash of client id, username and origin, no secret) holding a
+ * PacingRecord: the 429 penalty, the strike count, and the last send time of slow table rows.
+ *
+ * How well it holds IBKR's limits across processes depends on the store:
+ * - `accuracy: "exact"`: every read sees every earlier write and writers are serialised (one
+ *   process's memory, a Durable Object, Redis with a transaction).
+ * - `accuracy: "approximate"`: the last write wins (a file, Cloudflare KV, Deno KV without a
+ *   transaction). Two processes sending in the same few milliseconds can both see the row free.
+ * `staleMs` is how old a read may be (a file: 0; Workers KV: up to 60 000). Rows shorter than that are
+ * not worth sharing and are not written, which keeps metered stores cheap: on KV only the penalty and
+ * the one-a-minute /sso/validate are written, never a tickle.
+ * The global 50-a-second window itself stays per process: sharing it needs an atomic counter.
+ */
+export interface PacingStore {
+  readonly accuracy: "exact" | "approximate";
+  readonly staleMs: number;
+  get(id: string): Promise<unknown>;
+  set(id: string, record: PacingRecord): Promise<void>;
 }
 
 const Record = v.object({
@@ -57,10 +81,22 @@ export function parseSessionRecord(value: unknown): SessionRecord | undefined {
   return result.success ? (result.output as SessionRecord) : undefined;
 }
 
-/** A store that lives as long as the process: the default. */
+/** A store that lives as long as the process: the default. Its pacing is exact (one process, no I/O). */
 export function memoryStore(): SessionStore {
   let held: string | undefined;
+  const pacing = new Map<string, string>();
   return {
+    pacing: {
+      accuracy: "exact",
+      staleMs: 0,
+      async get(id) {
+        const text = pacing.get(id);
+        return text === undefined ? undefined : JSON.parse(text);
+      },
+      async set(id, record) {
+        pacing.set(id, JSON.stringify(record));
+      },
+    },
     async get() {
       return held === undefined ? undefined : JSON.parse(held);
     },
