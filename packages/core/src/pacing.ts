@@ -217,7 +217,10 @@ export class Pacer {
     }
     for (;;) {
       const globalAt = this.#globalAt(t);
-      if (globalAt > t) return this.#wake(globalAt);
+      if (globalAt > t) {
+        this.#wake(globalAt);
+        return;
+      }
       let next: Waiter | undefined;
       let wake = Number.POSITIVE_INFINITY;
       for (const w of this.#queue) {
@@ -229,7 +232,10 @@ export class Pacer {
         }
         wake = Math.min(wake, rowAt);
       }
-      if (!next) return this.#wake(wake);
+      if (!next) {
+        this.#wake(wake);
+        return;
+      }
       this.#remove(next);
       next.resolve(this.#record(next.key, t));
     }
