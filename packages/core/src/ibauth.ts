@@ -144,6 +144,7 @@ export class IBAuth {
       this.#once("validate", async () => {
         const result = await flow.validateSso(this.#flow, bearer.token);
         this.#lastValidate = { at: this.#cfg.now(), epoch: this.#epoch, result };
+        await this.#save();
         return result;
       }),
     );
@@ -320,6 +321,7 @@ export class IBAuth {
     try {
       return await fn();
     } catch (e) {
+      await this.#pacing.flushed(); // a 429's penalty reaches the store before the caller (a CLI) exits
       throw this.#fail(e);
     }
   }
@@ -400,6 +402,7 @@ export class IBAuth {
       this.#remember(record.bearer.token);
       this.#brokerageInitAt = record.brokerageInitAt;
       this.#epoch++;
+      this.#lastValidate = record.validated && { ...record.validated, epoch: this.#epoch };
       if (this.#state === "idle" && record.brokerageInitAt !== undefined) this.#setState("connected");
     }
     this.#lastSaved = JSON.stringify({ ...record, updatedAt: 0 });
@@ -418,12 +421,14 @@ export class IBAuth {
   }
 
   async #save(): Promise<void> {
+    const v = this.#lastValidate;
     const record: SessionRecord = {
       v: 1,
       owner: await this.#owner$(),
       ...(this.#access ? { accessToken: this.#access } : {}),
       ...(this.#bearer ? { bearer: this.#bearer } : {}),
       ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
+      ...(v && v.epoch === this.#epoch ? { validated: { at: v.at, result: v.result } } : {}),
       updatedAt: 0,
     };
     const text = JSON.stringify(record);
@@ -718,8 +723,11 @@ export class IBAuth {
     } catch (e) {
       throw this.#fail(e);
     }
-    if (res.status === 429)
-      throw this.#fail(errorFromResponse("request", res, await res.text().catch(() => ""), this.#http));
+    if (res.status === 429) {
+      const text = await res.text().catch(() => "");
+      await this.#pacing.flushed();
+      throw this.#fail(errorFromResponse("request", res, text, this.#http));
+    }
     return { res, epoch };
   }
 

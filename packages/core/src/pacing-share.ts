@@ -20,6 +20,7 @@ export class PacingShare {
   ) {
     pacer.onChange = () => {
       this.#writing = this.#writing.then(() => this.#write());
+      return this.#writing;
     };
   }
 

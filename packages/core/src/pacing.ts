@@ -53,8 +53,8 @@ interface Waiter {
  */
 export class Pacer {
   penaltyUntil = 0;
-  /** Called when something worth storing for other processes changed. */
-  onChange: (() => void) | undefined;
+  /** Called when something worth storing for other processes changed; a send waits for its promise. */
+  onChange: (() => Promise<void>) | undefined;
   #strikes = 0;
   #seq = 0;
   #queue: Waiter[] = [];
@@ -138,7 +138,7 @@ export class Pacer {
         ? Math.min(60_000 * 2 ** (this.#strikes - 1), PENALTY_BOX_MS)
         : Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
     this.penaltyUntil = Math.max(this.penaltyUntil, t + ms);
-    this.onChange?.();
+    void this.onChange?.();
     this.#pump();
     return this.penaltyUntil - t;
   }
@@ -147,7 +147,7 @@ export class Pacer {
   settle(): void {
     if (this.#strikes === 0) return;
     this.#strikes = 0;
-    this.onChange?.();
+    void this.onChange?.();
   }
 
   /** The error for a request refused during a penalty: when sending resumes, as a time and in seconds. */
@@ -237,7 +237,11 @@ export class Pacer {
         return;
       }
       this.#remove(next);
-      next.resolve(this.#record(next.key, t));
+      const { release, shared } = this.#record(next.key, t);
+      // a row other processes read is stored before the request leaves, so they see it in time
+      const stored = shared ? this.onChange?.() : undefined;
+      if (stored) void stored.then(() => next.resolve(release));
+      else next.resolve(release);
     }
   }
 
@@ -269,23 +273,24 @@ export class Pacer {
     return at;
   }
 
-  #record(key: string | undefined, t: number): () => void {
+  #record(key: string | undefined, t: number): { release: () => void; shared: boolean } {
     this.#sends.push(t);
     const limit = key === undefined ? undefined : this.#table[key];
-    if (!limit || key === undefined) return () => {};
+    if (!limit || key === undefined) return { release: () => {}, shared: false };
     const times = this.#rowSends.get(key) ?? [];
     times.push(t);
     this.#rowSends.set(key, times);
-    if (limit.requests === 1 && (limit.perMs ?? 0) >= this.#persistMinMs) this.onChange?.();
-    if (limit.concurrent === undefined) return () => {};
+    const shared = limit.requests === 1 && (limit.perMs ?? 0) >= this.#persistMinMs;
+    if (limit.concurrent === undefined) return { release: () => {}, shared };
     this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
     let done = false;
-    return () => {
+    const release = () => {
       if (done) return;
       done = true;
       this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
       this.#pump();
     };
+    return { release, shared };
   }
 
   #wake(at: number): void {

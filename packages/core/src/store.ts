@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { PacingRecord } from "./pacing-table";
+import type { ValidateResult } from "./types";
 
 /**
  * Everything needed to resume a session in another process, isolate or cron tick. It holds tokens,
@@ -15,6 +16,8 @@ export interface SessionRecord {
   bearer?: { token: string; ip: string; alternativeIps?: string[]; createdAt: number };
   /** When ssodh/init last opened the brokerage session for this bearer. */
   brokerageInitAt?: number;
+  /** The last /sso/validate answer for this bearer: IBKR allows one a minute, so the next process within it reuses it. */
+  validated?: { at: number; result: ValidateResult };
   updatedAt: number;
 }
 
@@ -61,6 +64,18 @@ const Record = v.object({
     }),
   ),
   brokerageInitAt: v.optional(v.number()),
+  validated: v.optional(
+    v.object({
+      at: v.number(),
+      result: v.object({
+        valid: v.boolean(),
+        userId: v.optional(v.number()),
+        expiresMs: v.optional(v.number()),
+        paper: v.optional(v.boolean()),
+        region: v.optional(v.string()),
+      }),
+    }),
+  ),
   updatedAt: v.number(),
 });
 
