@@ -44,7 +44,7 @@ describe("ibauth demo", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     for (const step of FLOW_STEPS) {
-      expect(r.stdout).toMatch(new RegExp(`✓ ${step} +\\d+ ms`));
+      expect(r.stdout).toMatch(new RegExp(`✓ ${step} +[\\d.]+ m?s`));
     }
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(
       /demo complete: 8 steps, \d+ requests in [\d.]+ m?s \(key generation \d+ ms, 2048-bit\)/,
