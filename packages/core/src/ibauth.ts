@@ -88,7 +88,7 @@ export class IBAuth {
       ipPacer: new Pacer(cfg.now, cfg.sleep),
       redact: (text) => this.#redact(text),
     };
-    this.#pacing = new PacingShare(cfg.store.pacing, this.#http.pacer, () => this.#owner$(), cfg.logger);
+    this.#pacing = new PacingShare(cfg.store, this.#http.pacer, () => this.#owner$(), cfg.logger);
     const self = this;
     this.#flow = {
       http: this.#http,
@@ -189,7 +189,11 @@ export class IBAuth {
       await this.#load();
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
         this.#setState("connecting");
-        await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        await this.#underLoginLock(async () => {
+          // another process on this store may have logged in while this one waited for the lock
+          if (await this.#adoptNewerFromStore()) return;
+          await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        });
       }
       this.#setState("connected");
     });
@@ -576,10 +580,30 @@ export class IBAuth {
   }
 
   /** A new bearer and brokerage session, unless another process already made one. */
-  async #relogin(reason: string): Promise<void> {
-    if (await this.#adoptNewerFromStore()) return;
-    const bearer = await this.#newBearer(reason);
-    await this.#initOrRelogin(bearer);
+  #relogin(reason: string): Promise<void> {
+    return this.#underLoginLock(async () => {
+      if (await this.#adoptNewerFromStore()) return;
+      const bearer = await this.#newBearer(reason);
+      await this.#initOrRelogin(bearer);
+    });
+  }
+
+  /** Processes sharing a store log in one at a time (when the store can lock), so they log in once. */
+  async #underLoginLock(work: () => Promise<void>): Promise<void> {
+    let unlock: (() => Promise<void>) | undefined;
+    try {
+      unlock = await this.#cfg.store.lock?.("login");
+    } catch (e) {
+      this.#cfg.logger.warn(
+        { step: "store", error: e instanceof Error ? e.name : "unknown" },
+        "login lock failed; logging in without it",
+      );
+    }
+    try {
+      await work();
+    } finally {
+      await unlock?.().catch(() => undefined);
+    }
   }
 
   #bearerIsFresh(bearer: Bearer | undefined = this.#bearer): boolean {

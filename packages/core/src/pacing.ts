@@ -32,6 +32,8 @@ export interface AdmitOptions {
 
 interface Waiter {
   seq: number;
+  /** Rejected by its AbortSignal or a penalty: never to be queued again. */
+  done: boolean;
   /** The SDK's own steps (token, bearer, init, tickle…) go first: a heal must not wait behind what it heals. */
   own: boolean;
   step: IbauthStep;
@@ -53,8 +55,13 @@ interface Waiter {
  */
 export class Pacer {
   penaltyUntil = 0;
-  /** Called when something worth storing for other processes changed; a send waits for its promise. */
-  onChange: (() => Promise<void>) | undefined;
+  /** Called when the penalty or the strike count changed, for the store. */
+  onChange: (() => void) | undefined;
+  /**
+   * Called before a send on a shared row (one request per ≥ persistMinMs) leaves: stores it for other
+   * processes and answers the row's last send by another process, if the store knows a later one.
+   */
+  reserve: ((key: string, at: number) => Promise<number | undefined>) | undefined;
   #strikes = 0;
   #seq = 0;
   #queue: Waiter[] = [];
@@ -91,6 +98,7 @@ export class Pacer {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         seq: this.#seq++,
+        done: false,
         own: step !== "request",
         step,
         key: options.path === undefined ? undefined : limitKeyFor(this.#table, options.path),
@@ -101,15 +109,14 @@ export class Pacer {
       const signal = options.signal;
       if (signal) {
         const onAbort = () => {
+          waiter.done = true;
           this.#remove(waiter);
           reject(aborted(step));
         };
         signal.addEventListener("abort", onAbort, { once: true });
         waiter.unlisten = () => signal.removeEventListener("abort", onAbort);
       }
-      // own steps before callers; each group in arrival order
-      const at = waiter.own ? this.#queue.findIndex((w) => !w.own) : -1;
-      this.#queue.splice(at === -1 ? this.#queue.length : at, 0, waiter);
+      this.#enqueue(waiter);
       this.#pump();
     });
   }
@@ -138,7 +145,7 @@ export class Pacer {
         ? Math.min(60_000 * 2 ** (this.#strikes - 1), PENALTY_BOX_MS)
         : Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
     this.penaltyUntil = Math.max(this.penaltyUntil, t + ms);
-    void this.onChange?.();
+    this.onChange?.();
     this.#pump();
     return this.penaltyUntil - t;
   }
@@ -147,7 +154,7 @@ export class Pacer {
   settle(): void {
     if (this.#strikes === 0) return;
     this.#strikes = 0;
-    void this.onChange?.();
+    this.onChange?.();
   }
 
   /** The error for a request refused during a penalty: when sending resumes, as a time and in seconds. */
@@ -210,6 +217,7 @@ export class Pacer {
     const t = this.now();
     if (t < this.penaltyUntil) {
       for (const w of this.#queue.splice(0)) {
+        w.done = true;
         w.unlisten();
         w.reject(this.rateLimited(w.step));
       }
@@ -236,12 +244,72 @@ export class Pacer {
         this.#wake(wake);
         return;
       }
-      this.#remove(next);
-      const { release, shared } = this.#record(next.key, t);
-      // a row other processes read is stored before the request leaves, so they see it in time
-      const stored = shared ? this.onChange?.() : undefined;
-      if (stored) void stored.then(() => next.resolve(release));
-      else next.resolve(release);
+      this.#release(next, t);
+    }
+  }
+
+  /** Own steps before callers; each group in arrival order. */
+  #enqueue(waiter: Waiter): void {
+    const at = this.#queue.findIndex(
+      (w) => (waiter.own && !w.own) || (w.own === waiter.own && w.seq > waiter.seq),
+    );
+    this.#queue.splice(at === -1 ? this.#queue.length : at, 0, waiter);
+  }
+
+  /**
+   * Lets a waiter go. On a shared row the store is asked first: if another process sent on it within
+   * the window, this send is taken back and the waiter waits, in its place, for the row to be free.
+   */
+  #release(next: Waiter, t: number): void {
+    const i = this.#queue.indexOf(next);
+    if (i !== -1) this.#queue.splice(i, 1);
+    const { release, shared } = this.#record(next.key, t);
+    const key = next.key;
+    if (!shared || !this.reserve || key === undefined) {
+      next.unlisten();
+      next.resolve(release);
+      return;
+    }
+    void this.reserve(key, t).then((otherAt) => {
+      if (otherAt === undefined || !this.busy(key, t, otherAt)) {
+        next.unlisten();
+        next.resolve(release);
+        return;
+      }
+      release();
+      this.#unrecord(key, t);
+      this.restore({ v: 1, last: { [key]: otherAt } });
+      if (!next.done) this.#enqueue(next);
+      this.#pump();
+    });
+  }
+
+  /** Whether a send at `t` on this row would come too soon after another process's send at `otherAt`. */
+  busy(key: string, t: number, otherAt: number): boolean {
+    const limit = this.#table[key];
+    return limit !== undefined && t - otherAt < (limit.perMs ?? 0) + this.#marginMs;
+  }
+
+  /**
+   * Moves this process's send on a row from `from` to now, just before it is stored and sent: time spent
+   * on the store (a lock, a write) must not shorten the gap another process keeps after it.
+   */
+  restamp(key: string, from: number): void {
+    const t = this.now();
+    for (const times of [this.#sends, this.#rowSends.get(key) ?? []]) {
+      const i = times.lastIndexOf(from);
+      if (i !== -1) {
+        times.splice(i, 1);
+        times.push(t);
+        times.sort((a, b) => a - b);
+      }
+    }
+  }
+
+  #unrecord(key: string, t: number): void {
+    for (const times of [this.#sends, this.#rowSends.get(key) ?? []]) {
+      const i = times.lastIndexOf(t);
+      if (i !== -1) times.splice(i, 1);
     }
   }
 

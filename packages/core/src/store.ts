@@ -28,6 +28,13 @@ export interface SessionStore {
   delete(): Promise<void>;
   /** IBKR's pacing for each username, beside the session record: it outlives logout and is shared by every session of the username. */
   pacing?: PacingStore;
+  /**
+   * Mutual exclusion among processes sharing this store, held for moments: "login" around a login (so
+   * two processes on one session log in once), "pacing" around the read-check-write of a pacing record
+   * (so a file store holds the slow rows exactly). Resolves with the release. A holder that died is
+   * overtaken after a few seconds.
+   */
+  lock?(name: "login" | "pacing"): Promise<() => Promise<void>>;
 }
 
 /**

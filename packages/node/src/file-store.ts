@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { IbauthError, type PacingRecord, type SessionRecord, type SessionStore } from "@ibauth/core";
 
@@ -38,6 +38,30 @@ async function writePrivate(target: string, text: string, action: string): Promi
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw storeError(target, action, error);
+  }
+}
+
+/** A lock older than this was left by a process that died mid-login: taken over. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * A lock file created with "wx" (atomic, never through a symlink); released by deleting it. Waits in
+ * short steps while another process holds it.
+ */
+async function lockFile(lockPath: string): Promise<() => Promise<void>> {
+  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+  for (;;) {
+    try {
+      const handle = await open(lockPath, "wx", 0o600);
+      await handle.close();
+      return () => unlink(lockPath).catch(() => {});
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST")
+        throw storeError(lockPath, "create the lock", error);
+    }
+    const held = await stat(lockPath).catch(() => undefined);
+    if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await unlink(lockPath).catch(() => {});
+    else await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -83,6 +107,9 @@ export function fileStore(path: string): SessionStore {
         await writePrivate(pacingPath(path, id), JSON.stringify(record), "write the pacing record of");
       },
     },
+
+    lock: (name) =>
+      lockFile(name === "login" ? `${path}.login.lock` : join(dirname(path), ".ibauth-pacing.lock")),
 
     async delete() {
       try {

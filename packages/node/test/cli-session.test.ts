@@ -184,6 +184,34 @@ describe("session commands against the emulator over HTTP", () => {
 });
 
 describe("ibauth keepalive", () => {
+  it("two keepalive processes on one session file: one login, at most one tickle a second in total, 0 × 429", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const start = () => {
+      const child = spawn(process.execPath, [CLI, "keepalive", "--config", ws.config, "--interval", "1"], {
+        env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: ws.cacheDir },
+      });
+      child.stdout.resume();
+      child.stderr.resume();
+      return { child, exited: new Promise<number | null>((done) => child.on("close", done)) };
+    };
+    const both = [start(), start()];
+    const tickleTimes = () =>
+      server.emulator.requests.filter((r) => r.path === "/v1/api/tickle").map((r) => r.at);
+    const deadline = Date.now() + 40_000;
+    while (tickleTimes().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const logins = server.emulator.counts()["POST /gw/api/v1/sso-sessions"];
+    const times = tickleTimes();
+    const refused = server.emulator.requests.filter((r) => r.status === 429);
+    // (stopping logs out; the other process may then log in again before its own SIGTERM lands)
+    for (const { child } of both) child.kill("SIGTERM");
+    for (const { exited } of both) expect(await exited).toBe(0);
+    expect(times.length).toBeGreaterThanOrEqual(8);
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(1000);
+    expect(logins).toBe(1);
+    expect(refused).toEqual([]);
+  }, 60_000);
+
   it("ticks, logs state changes, and on SIGTERM logs out and exits 0", async () => {
     const ws = writeWorkspace(keys, server.url);
     const logoutsBefore = server.emulator.counts()["POST /v1/api/logout"] ?? 0;

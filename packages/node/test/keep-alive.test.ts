@@ -130,7 +130,12 @@ describe("keepAlive", () => {
     const { emu, auth } = setup();
     await auth.connect();
     const { logger, lines, fields } = recorder();
-    emu.failNext({ path: "/v1/api/tickle", kind: "status", status: 429, headers: { "Retry-After": "99999999" } });
+    emu.failNext({
+      path: "/v1/api/tickle",
+      kind: "status",
+      status: 429,
+      headers: { "Retry-After": "99999999" },
+    });
     let ticks = 0;
     const realTick = auth.tick.bind(auth);
     auth.tick = () => {
