@@ -1,7 +1,6 @@
 import {
   type AuthStatus,
   type BrokerageStatus,
-  type IBAuth,
   IbauthError,
   parseSessionRecord,
   type SessionRecord,
