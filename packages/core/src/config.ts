@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { IbauthError } from "./errors";
 import { type Logger, silentLogger } from "./log";
+import type { EndpointLimits } from "./pacing-table";
 import { memoryStore, type SessionStore } from "./store";
 import type { IBAuthOptions } from "./types";
 
@@ -38,6 +39,7 @@ export interface ResolvedConfig {
   retryBaseDelayMs: number;
   ssoLifetimeSec: number;
   sleep: (ms: number) => Promise<void>;
+  endpointLimits: EndpointLimits;
 }
 
 function configError(field: string, message: string): IbauthError {
@@ -127,6 +129,18 @@ const Options = v.object({
   ),
   ssoLifetimeSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86_400))),
   sleep: v.optional(fn),
+  endpointLimits: v.optional(
+    v.record(
+      v.string(),
+      v.nullable(
+        v.object({
+          requests: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+          perMs: v.optional(v.pipe(v.number(), v.minValue(1))),
+          concurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+        }),
+      ),
+    ),
+  ),
 });
 
 /** Validates options; a bad set fails with one ERR_CONFIG naming every field at fault (never its value when secret). */
@@ -170,7 +184,8 @@ export function resolveConfig(options: IBAuthOptions): ResolvedConfig {
     scope: o.scope ?? "sso-sessions.write",
     compete: o.compete ?? true,
     fetch: fetchImpl,
-    store: (o.store as SessionStore | undefined) ?? memoryStore(),
+    // the caller's object itself: the parsed copy would drop its optional members (pacing)
+    store: options.store ?? memoryStore(),
     logger: (o.logger as Logger | undefined) ?? silentLogger,
     now: (o.now as (() => number) | undefined) ?? Date.now,
     userAgent: o.userAgent ?? `ibauth-ts/${VERSION}`,
@@ -182,6 +197,7 @@ export function resolveConfig(options: IBAuthOptions): ResolvedConfig {
     sleep:
       (o.sleep as ((ms: number) => Promise<void>) | undefined) ??
       ((ms) => new Promise((r) => setTimeout(r, ms))),
+    endpointLimits: o.endpointLimits ?? {},
   };
 }
 

@@ -74,8 +74,10 @@ export async function send(http: Http, call: Call): Promise<Response> {
   const path = pathOf(call.url);
   let started = 0;
   let timeout: AbortSignal | undefined;
+  // release ends this request's share of a concurrency cap (IBKR's history endpoint: 5 in flight)
+  let release = () => {};
   const onRequest = async ({ options }: FetchContext) => {
-    await pacer.admit(call.step);
+    release = await pacer.admit(call.step, { path, signal: call.signal });
     const headers = options.headers as Headers;
     await call.beforeSend?.(headers);
     headers.set("User-Agent", http.userAgent);
@@ -144,6 +146,8 @@ export async function send(http: Http, call: Call): Promise<Response> {
           : {}),
       },
     );
+  } finally {
+    release();
   }
 }
 

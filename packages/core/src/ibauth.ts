@@ -13,6 +13,8 @@ import {
 } from "./http";
 import { importPrivateKey } from "./keys";
 import { Pacer } from "./pacing";
+import { PacingShare } from "./pacing-share";
+import { endpointTable } from "./pacing-table";
 import { parseSessionRecord, type SessionRecord } from "./store";
 import type {
   AuthState,
@@ -51,6 +53,7 @@ export class IBAuth {
   readonly #flow: flow.FlowContext;
   readonly #secrets = new Set<string>();
   readonly #flights = new Map<string, Promise<unknown>>();
+  readonly #pacing: PacingShare;
   #key: Promise<CryptoKey> | undefined;
   #owner: Promise<string> | undefined;
   #loaded = false;
@@ -89,10 +92,15 @@ export class IBAuth {
       sleep: cfg.sleep,
       retryAttempts: cfg.retryAttempts,
       retryBaseDelayMs: cfg.retryBaseDelayMs,
-      pacer: new Pacer(cfg.now, cfg.sleep),
+      pacer: new Pacer(cfg.now, cfg.sleep, {
+        table: endpointTable(cfg.endpointLimits),
+        // rows shorter than the store's staleness are not worth sharing (KV: 60 s, so only validate)
+        persistMinMs: Math.max(1000, cfg.store.pacing?.staleMs ?? 0),
+      }),
       ipPacer: new Pacer(cfg.now, cfg.sleep),
       redact: (text) => this.#redact(text),
     };
+    this.#pacing = new PacingShare(cfg.store, this.#http.pacer, () => this.#owner$(), cfg.logger);
     const self = this;
     this.#flow = {
       http: this.#http,
@@ -154,6 +162,7 @@ export class IBAuth {
       const epoch = this.#epoch;
       const result = await flow.validateSso(this.#flow, bearer.token);
       this.#lastValidate = { at: this.#cfg.now(), epoch, result };
+      await this.#save();
       return result;
     });
   }
@@ -197,7 +206,11 @@ export class IBAuth {
       await this.#load();
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
         this.#setState("connecting");
-        await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        await this.#underLoginLock(async () => {
+          // another process on this store may have logged in while this one waited for the lock
+          if (await this.#adoptNewerFromStore()) return;
+          await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        });
       }
       this.#setState("connected");
     });
@@ -234,6 +247,7 @@ export class IBAuth {
     return this.#once("tick", async () => {
       await this.#load();
       if (this.#state === "closed") return { action: "skipped", status: this.status() };
+      await this.#pacing.load(); // another process may have tickled, or met a 429, since
       if (await this.#adoptNewerFromStore())
         this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
@@ -328,6 +342,7 @@ export class IBAuth {
     try {
       return await fn();
     } catch (e) {
+      await this.#pacing.flushed(); // a 429's penalty reaches the store before the caller (a CLI) exits
       throw this.#fail(e);
     }
   }
@@ -391,6 +406,7 @@ export class IBAuth {
   async #load(): Promise<void> {
     if (this.#loaded) return;
     await this.#once("load", async () => {
+      await this.#pacing.load();
       const record = await this.#readStore();
       if (record) this.#adopt(record);
       this.#loaded = true;
@@ -407,6 +423,7 @@ export class IBAuth {
       this.#remember(record.bearer.token);
       this.#brokerageInitAt = record.brokerageInitAt;
       this.#epoch++;
+      this.#lastValidate = record.validated && { ...record.validated, epoch: this.#epoch };
       if (this.#state === "idle" && record.brokerageInitAt !== undefined) this.#setState("connected");
     }
     this.#lastSaved = JSON.stringify({ ...record, updatedAt: 0 });
@@ -425,12 +442,14 @@ export class IBAuth {
   }
 
   async #save(): Promise<void> {
+    const v = this.#lastValidate;
     const record: SessionRecord = {
       v: 1,
       owner: await this.#owner$(),
       ...(this.#access ? { accessToken: this.#access } : {}),
       ...(this.#bearer ? { bearer: this.#bearer } : {}),
       ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
+      ...(v && v.epoch === this.#epoch ? { validated: { at: v.at, result: v.result } } : {}),
       updatedAt: 0,
     };
     const text = JSON.stringify(record);
@@ -626,10 +645,30 @@ export class IBAuth {
   }
 
   /** A new bearer and brokerage session, unless another process already made one. */
-  async #relogin(reason: string): Promise<void> {
-    if (await this.#adoptNewerFromStore()) return;
-    const bearer = await this.#newBearer(reason);
-    await this.#initOrRelogin(bearer);
+  #relogin(reason: string): Promise<void> {
+    return this.#underLoginLock(async () => {
+      if (await this.#adoptNewerFromStore()) return;
+      const bearer = await this.#newBearer(reason);
+      await this.#initOrRelogin(bearer);
+    });
+  }
+
+  /** Processes sharing a store log in one at a time (when the store can lock), so they log in once. */
+  async #underLoginLock(work: () => Promise<void>): Promise<void> {
+    let unlock: (() => Promise<void>) | undefined;
+    try {
+      unlock = await this.#cfg.store.lock?.("login");
+    } catch (e) {
+      this.#cfg.logger.warn(
+        { step: "store", error: e instanceof Error ? e.name : "unknown" },
+        "login lock failed; logging in without it",
+      );
+    }
+    try {
+      await work();
+    } finally {
+      await unlock?.().catch(() => undefined);
+    }
   }
 
   #bearerIsFresh(bearer: Bearer | undefined = this.#bearer): boolean {
@@ -686,7 +725,8 @@ export class IBAuth {
   async #heal(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
     if (this.#epoch !== epoch) return "healed";
     if (problem === "unauthorized" && this.#aliveCheckedEpoch === epoch) return "alive";
-    return this.#once("heal", () =>
+    const running = this.#flights.has("heal");
+    const heal = this.#once("heal", () =>
       this.#run(async () => {
         this.#counters.heals++;
         this.#setState("connecting");
@@ -695,6 +735,9 @@ export class IBAuth {
         return verdict;
       }),
     );
+    // queued callers keep their place but wait for the new bearer instead of spending slots on the dead one
+    if (!running) this.#http.pacer.hold(heal);
+    return heal;
   }
 
   async #healOnce(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
@@ -750,14 +793,8 @@ export class IBAuth {
   /** One authenticated request; `epoch` is that of the bearer it carried, for the heal's bookkeeping. */
   async #send(url: string, init: RequestInit): Promise<{ res: Response; epoch: number }> {
     let epoch = this.#epoch;
-    // The bearer is chosen when the request leaves the pacing queue: a heal that started while it waited is awaited, and its bearer used.
+    // The bearer is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
     const beforeSend = async (headers: Headers) => {
-      const heal = this.#flights.get("heal");
-      if (heal) {
-        await heal.catch(() => undefined);
-        // Its slot passed while it waited: take a new one, or every waiter would fire at once when the heal ends.
-        await this.#http.pacer.admit("request");
-      }
       epoch = this.#epoch;
       headers.set("Authorization", `Bearer ${(this.#bearer as Bearer).token}`);
     };
@@ -775,8 +812,11 @@ export class IBAuth {
     } catch (e) {
       throw this.#fail(e);
     }
-    if (res.status === 429)
-      throw this.#fail(errorFromResponse("request", res, await res.text().catch(() => ""), this.#http));
+    if (res.status === 429) {
+      const text = await res.text().catch(() => "");
+      await this.#pacing.flushed();
+      throw this.#fail(errorFromResponse("request", res, text, this.#http));
+    }
     return { res, epoch };
   }
 

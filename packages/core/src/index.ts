@@ -5,9 +5,12 @@ export { IBAuth } from "./ibauth";
 export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export { MAX_RETRY_AFTER_MS } from "./pacing";
+export type { EndpointLimit, EndpointLimits, PacingRecord } from "./pacing-table";
+export { IBKR_ENDPOINT_LIMITS, parsePacingRecord } from "./pacing-table";
 export type { Settings, SettingsSource } from "./settings";
 export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
-export type { SessionRecord, SessionStore } from "./store";
+export type { PacingStore, SessionRecord, SessionStore } from "./store";
 export { memoryStore, parseSessionRecord } from "./store";
 export type {
   AuthState,

@@ -1,4 +1,5 @@
 import type { Logger } from "./log";
+import type { EndpointLimits } from "./pacing-table";
 import type { SessionStore } from "./store";
 
 export interface IBAuthOptions {
@@ -44,6 +45,12 @@ export interface IBAuthOptions {
   ssoLifetimeSec?: number;
   /** How the SDK waits (retries, backoff). Tests inject a fast one. Default: setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Rows added to (or, as `null`, removed from) IBKR's pacing table, keyed by path from `/v1/api` on
+   * (exact, or a prefix ending in "*"). A request over its row waits its turn; it is never refused.
+   * Default: IBKR_ENDPOINT_LIMITS.
+   */
+  endpointLimits?: EndpointLimits;
 }
 
 /** What IBKR says about the brokerage (/iserver) session. */

@@ -1,4 +1,4 @@
-import { iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
+import { history, iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
 import { authStatus, hmdsInit, logout, reauthenticate, ssodhInit, tickle, validate } from "./brokerage.js";
 import type { ApiCall, Call, Env } from "./context.js";
 import { apiError, json } from "./responses.js";
@@ -20,6 +20,7 @@ const ROUTES: Record<string, { methods: string[]; handler: Handler }> = {
   "/iserver/accounts": { methods: ["GET"], handler: iserverAccounts },
   "/portfolio/accounts": { methods: ["GET"], handler: portfolioAccounts },
   "/portfolio/subaccounts": { methods: ["GET"], handler: portfolioAccounts },
+  "/iserver/marketdata/history": { methods: ["GET"], handler: history },
 };
 
 /** /iserver paths that work without a brokerage session (they are how one gets one). */
@@ -35,11 +36,17 @@ export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   const session = bearer ? env.state.live(bearer) : undefined;
   // wrong IP and dead sessions look the same to the caller: 401 (IBKR-MAIL)
   if (!session?.ips.has(call.ip)) return apiError(401, "Unauthorized");
-  if (env.pacer) {
-    const wait = env.pacer.take(session.username, call.path, call.ip, env.clock.now());
-    if (wait !== undefined)
-      return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(wait / 1000)) });
+  const admitted = env.pacer?.take(session.username, call.path, call.ip, env.clock.now());
+  if (admitted && "wait" in admitted)
+    return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(admitted.wait / 1000)) });
+  try {
+    return await routed(call, env, session);
+  } finally {
+    if (admitted) admitted.release();
   }
+}
+
+async function routed(call: Call, env: Env, session: ApiCall["session"]): Promise<Response> {
   session.lastActivity = env.clock.now();
   const sub = call.path.slice("/v1/api".length);
   const apiCall: ApiCall = { ...call, session };

@@ -4,11 +4,12 @@
 export { CONTROL_ACTIONS, type EmulatorControls, type EmulatorSnapshot } from "./control.js";
 export { createEmulator, type Emulator } from "./emulator.js";
 export { type ClientKeyPair, generateClientKeys } from "./keys.js";
-export { DEFAULT_ENDPOINT_LIMITS } from "./pacing.js";
+export { DEFAULT_ENDPOINT_LIMITS, limitKeyFor } from "./pacing.js";
 export {
   DEFAULT_SCOPES,
   type EmulatorClient,
   type EmulatorOptions,
+  type EndpointLimit,
   type FaultKind,
   type FaultSpec,
   type RateLimitOptions,

@@ -11,11 +11,24 @@ export interface EmulatorClient {
   accounts?: Record<string, string[]>;
 }
 
+/** One row of the pacing table: at most `requests` arrivals in any `perMs`, and/or `concurrent` in flight. */
+export interface EndpointLimit {
+  requests?: number;
+  perMs?: number;
+  concurrent?: number;
+}
+
 export interface RateLimitOptions {
-  /** Requests per second per authenticated username on /v1/api (IBKR: 50; the CP Gateway: 10). */
+  /** Requests per rolling second per authenticated username on /v1/api (IBKR: 50; the CP Gateway: 10). */
   userPerSecond?: number;
-  /** Per-endpoint limits, keyed by path: at most `requests` per `perMs` per username. */
-  endpoints?: Record<string, { requests: number; perMs: number }>;
+  /** Per-endpoint limits per username, keyed by exact path or a prefix ending in "*". Default: IBKR's table (DEFAULT_ENDPOINT_LIMITS). */
+  endpoints?: Record<string, EndpointLimit>;
+  /**
+   * "rolling-window" (default, the strict reading of IBKR's docs): at most N arrivals in any window.
+   * "token-bucket": the older, kinder model (a full bucket plus its refill lets about twice the rate
+   * through in one second); for comparison only: a client that passes only under it will meet 429s.
+   */
+  model?: "rolling-window" | "token-bucket";
   /** How long a caller IP stays in the penalty box after a 429 (IBKR: 10 min; older docs: 15 min). */
   penaltyMs?: number;
 }

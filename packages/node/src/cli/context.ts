@@ -7,7 +7,6 @@ import { type ResolvedAuth, resolveAuth } from "../auth-from";
 import { fileStore } from "../file-store";
 import { readYamlSettings } from "../settings";
 import type { Output } from "./output";
-import { CliPacing } from "./pacing";
 
 export interface CliOptions {
   config: string;
@@ -61,7 +60,6 @@ export function defaultSessionFile(configPath: string): string {
 export interface CliAuth extends ResolvedAuth {
   store: SessionStore;
   sessionFile: string;
-  pacing: CliPacing;
 }
 
 /** The config file's IBAuth, with the CLI's logger and a file store so separate runs share one session. */
@@ -79,5 +77,5 @@ export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
   const store = fileStore(sessionFile);
   const resolved = await resolveAuth(settings, { logger: ctx.logger, store });
   for (const warning of resolved.key?.warnings ?? []) ctx.logger.warn({ step: "key" }, warning);
-  return { ...resolved, store, sessionFile, pacing: await new CliPacing(sessionFile).load() };
+  return { ...resolved, store, sessionFile };
 }

@@ -1,7 +1,6 @@
 import {
   type AuthStatus,
   type BrokerageStatus,
-  type IBAuth,
   IbauthError,
   parseSessionRecord,
   type SessionRecord,
@@ -70,15 +69,21 @@ function requireBrokerage(t: TickleResult): TickleResult {
  * connect() trusts a session resumed from the session file (zero requests), but the CLI's user
  * wants proof: a resumed session gets one keepalive tick, which also heals it if IBKR dropped it.
  */
-async function connectVerified({ auth, pacing }: CliAuth): Promise<AuthStatus> {
+async function connectVerified({ auth }: CliAuth): Promise<AuthStatus> {
   const status = await auth.connect();
   if (status.counters.bearers > 0) return status; // logged in by this run: already proven
-  await pacing.beforeTickle();
-  try {
-    return (await auth.tick()).status;
-  } finally {
-    await pacing.tickled();
-  }
+  return (await auth.tick()).status;
+}
+
+/**
+ * sso/validate. IBKR allows one a minute per username: within it the core answers from the session
+ * file (same bearer), or waits its turn (a new bearer); the pacing is shared through the store.
+ */
+async function validateShared({ auth, store }: CliAuth): Promise<{ result: ValidateResult; ageMs?: number }> {
+  const started = Date.now();
+  const result = await auth.validateSso();
+  const at = parseSessionRecord(await store.get())?.validated?.at;
+  return at !== undefined && at < started ? { result, ageMs: Date.now() - at } : { result };
 }
 
 function validateDetail({ result, ageMs }: { result: ValidateResult; ageMs?: number }): string {
@@ -92,7 +97,7 @@ function validateDetail({ result, ageMs }: { result: ValidateResult; ageMs?: num
 /** `ibauth` with no command: the Python package's smoke test. */
 export async function smokeCommand(ctx: CliContext): Promise<void> {
   const loaded = await loadCliAuth(ctx);
-  const { auth, pacing, sessionFile } = loaded;
+  const { auth, sessionFile } = loaded;
   const out = ctx.output;
   await out.step(
     "connect",
@@ -102,20 +107,17 @@ export async function smokeCommand(ctx: CliContext): Promise<void> {
   const { result: validate } = await out.step(
     "validate",
     async () => {
-      const answer = await pacing.validate(auth);
+      const answer = await validateShared(loaded);
       requireValid(answer.result);
       return answer;
     },
     validateDetail,
   );
-  await pacing.beforeTickle();
-  const tickle = await out
-    .step(
-      "tickle",
-      async () => requireBrokerage(await auth.tickle()),
-      (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
-    )
-    .finally(() => pacing.tickled());
+  const tickle = await out.step(
+    "tickle",
+    async () => requireBrokerage(await auth.tickle()),
+    (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
+  );
   const status = auth.status();
   out.done(`session ok: ${statusText(status)}`, {
     command: "smoke",
@@ -162,7 +164,7 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   if (!record) return 1;
   const { result: validate } = await ctx.output.step(
     "validate",
-    () => loaded.pacing.validate(loaded.auth, record.bearer?.createdAt),
+    () => validateShared(loaded),
     validateDetail,
   );
   const status = loaded.auth.status();
@@ -178,14 +180,11 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
 export async function tickleCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
   if (!(await storedSession(ctx, loaded, "tickle"))) return 1;
-  await loaded.pacing.beforeTickle();
-  const { action, status } = await ctx.output
-    .step(
-      "tickle",
-      () => loaded.auth.tick(),
-      (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
-    )
-    .finally(() => loaded.pacing.tickled());
+  const { action, status } = await ctx.output.step(
+    "tickle",
+    () => loaded.auth.tick(),
+    (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
+  );
   ctx.output.done(`tickled: ${statusText(status)}`, { command: "tickle", action, status });
   return 0;
 }
