@@ -21,6 +21,7 @@ export interface CliOptions {
   interval?: string;
   key?: string;
   force: boolean;
+  log: boolean;
 }
 
 export interface CliContext {
@@ -30,22 +31,21 @@ export interface CliContext {
 }
 
 /**
- * Logs to stderr. Without --debug, warnings that report an error (they carry `code`) are dropped:
- * a one-shot command ends with that error as its closing line, and keepalive reports failures
- * itself, once per change (see `keepAliveLogger`).
+ * Logs to stderr, through `output` so a line never glues onto a step in progress. Without --debug,
+ * warnings that report an error (they carry `code`) are dropped: a one-shot command ends with that
+ * error as its closing line, and keepalive prints every tick's outcome.
  */
-export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
-  const logger = keepAliveLogger(options, level);
+export function cliLogger(options: CliOptions, output: Output, level: "info" | "warn" = "warn"): Logger {
+  const logger = consoleLogger({
+    level: options.debug ? "debug" : level,
+    json: options.json,
+    write: (line) => output.log(line),
+  });
   if (options.debug) return logger;
   return {
     ...logger,
     warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined),
   };
-}
-
-/** The unfiltered logger, for keepAlive's own (already de-duplicated) reports. */
-export function keepAliveLogger(options: CliOptions, level: "info" | "warn" = "info"): Logger {
-  return consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
 }
 
 /**

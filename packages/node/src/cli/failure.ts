@@ -1,11 +1,17 @@
 import { type IbauthError, isIbauthError } from "@ibauth/core";
 
 /** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, ibkr: 1, usage: 2, network: 3, internal: 4 } as const;
+export const EXIT = { ok: 0, ibkr: 1, usage: 2, network: 3, internal: 4, interrupted: 130 } as const;
 
-/** Bad command line: exit 2 with the usage hint. */
+/** Bad command line: exit 2 with the usage hint (the command's own help when `command` is known). */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
 }
 
 export function exitCodeFor(error: unknown): number {
@@ -47,7 +53,7 @@ function fallbackHint(error: IbauthError): string | undefined {
 /** The one line a user sees. IbauthError messages are secret-free by contract; foreign errors show only their type. */
 export function describeFailure(error: unknown): { message: string; json: Record<string, unknown> } {
   if (error instanceof UsageError) {
-    const message = `${error.message} (see ibauth --help)`;
+    const message = `${error.message} (see ibauth ${error.command ? `help ${error.command}` : "--help"})`;
     return { message, json: { code: "ERR_USAGE", message } };
   }
   if (isIbauthError(error)) {
@@ -60,6 +66,15 @@ export function describeFailure(error: unknown): { message: string; json: Record
     message: `unexpected ${name}; this is a bug in ibauth, please report it (run with --debug for the step trail)`,
     json: { code: "ERR_UNEXPECTED", name },
   };
+}
+
+/** Ctrl-C: one line naming the step it cut short (nothing was logged out: the session stays usable). */
+export function interruptedFailure(step: string | undefined): {
+  message: string;
+  json: Record<string, unknown>;
+} {
+  const message = `interrupted (Ctrl-C)${step ? ` during ${step}` : ""}`;
+  return { message, json: { code: "ERR_INTERRUPTED", message, ...(step ? { step } : {}) } };
 }
 
 /** The --debug detail of a failure: code, step, status, and the causes' types and errno codes; never a stack. */
