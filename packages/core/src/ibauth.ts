@@ -43,6 +43,7 @@ export class IBAuth {
   #owner: Promise<string> | undefined;
   #loaded = false;
   #lastSaved: string | undefined;
+  #storeWarned = false;
   #access: AccessToken | undefined;
   #bearer: Bearer | undefined;
   #brokerageInitAt: number | undefined;
@@ -421,6 +422,7 @@ export class IBAuth {
     try {
       await this.#cfg.store.set({ ...record, updatedAt: this.#cfg.now() });
       this.#lastSaved = text;
+      this.#storeWarned = false;
     } catch (e) {
       this.#storeFailed("write", e);
     }
@@ -435,11 +437,30 @@ export class IBAuth {
     }
   }
 
-  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded, not thrown. */
+  /**
+   * The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded,
+   * not thrown, and warned once (until a write succeeds again). The store's own IbauthError names
+   * its path and errno; a foreign error shows only its type.
+   */
   #storeFailed(what: "write" | "delete", cause: unknown): void {
-    this.#fail(
-      new IbauthError(`the session store refused the ${what}`, { code: "ERR_STORE", step: "store", cause }),
-    );
+    // The store's own message without its "store: " prefix.
+    const detail = isIbauthError(cause) ? `: ${cause.message.replace(`${cause.step}: `, "")}` : "";
+    const error = new IbauthError(`the session store refused the ${what}${detail}`, {
+      code: "ERR_STORE",
+      step: "store",
+      cause,
+    });
+    if (!this.#storeWarned)
+      this.#cfg.logger.warn(
+        {
+          step: "store",
+          code: "ERR_STORE",
+          ...(detail ? {} : { error: cause instanceof Error ? cause.name : "unknown" }),
+        },
+        `${error.message}; the session lives in this process only until a write succeeds`,
+      );
+    this.#storeWarned = true;
+    this.#fail(error);
   }
 
   #forgetSession(): void {

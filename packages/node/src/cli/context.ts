@@ -62,6 +62,29 @@ export interface CliAuth extends ResolvedAuth {
   store: SessionStore;
   sessionFile: string;
   pacing: CliPacing;
+  /**
+   * Throws the first failed write or delete of the session file (ERR_STORE naming the path and the
+   * errno, exit 2): the core carries on in memory, but a CLI run whose session is not kept failed.
+   */
+  assertStored(): void;
+}
+
+/** fileStore, remembering the first write or delete that failed. */
+function recordingStore(path: string): { store: SessionStore; failure: () => unknown } {
+  const inner = fileStore(path);
+  let failure: unknown;
+  const record = (error: unknown) => {
+    failure ??= error;
+    throw error;
+  };
+  return {
+    store: {
+      get: () => inner.get(),
+      set: (r) => inner.set(r).catch(record),
+      delete: () => inner.delete().catch(record),
+    },
+    failure: () => failure,
+  };
 }
 
 /** The config file's IBAuth, with the CLI's logger and a file store so separate runs share one session. */
@@ -76,8 +99,16 @@ export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
   const settings = await readYamlSettings(ctx.options.config);
   const sessionFile =
     ctx.options.session ?? settings.values.sessionFile ?? defaultSessionFile(ctx.options.config);
-  const store = fileStore(sessionFile);
+  const { store, failure } = recordingStore(sessionFile);
   const resolved = await resolveAuth(settings, { logger: ctx.logger, store });
   for (const warning of resolved.key?.warnings ?? []) ctx.logger.warn({ step: "key" }, warning);
-  return { ...resolved, store, sessionFile, pacing: await new CliPacing(sessionFile).load() };
+  return {
+    ...resolved,
+    store,
+    sessionFile,
+    pacing: await new CliPacing(sessionFile).load(),
+    assertStored: () => {
+      if (failure()) throw failure();
+    },
+  };
 }

@@ -14,8 +14,50 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * An ordinary problem with this machine, not with ibauth: a port in use, a folder under a file.
+ * One line naming the port or path and the errno; exit 2.
+ */
+export class LocalError extends Error {
+  override readonly name = "LocalError";
+  constructor(
+    message: string,
+    readonly errno?: string,
+  ) {
+    super(message);
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOTDIR: "a part of the path is a file, not a folder",
+  ENOENT: "no such file or folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EEXIST: "it already exists",
+  EISDIR: "it is a folder",
+  EADDRINUSE: "the port is in use",
+  EADDRNOTAVAIL: "no such address on this machine",
+};
+
+/** `cannot create the folder /a/b: a part of the path is a file, not a folder (ENOTDIR)`, and what to do. */
+export function localError(action: string, error: unknown, fix?: string): LocalError {
+  const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+  return new LocalError(
+    `cannot ${action}: ${ERRNO_TEXT[code] ?? code} (${code})${fix ? `; ${fix}` : ""}`,
+    code,
+  );
+}
+
+/** A Node system error (it has `syscall` and an errno `code`) that no command mapped: still the user's environment. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e instanceof Error && typeof e.syscall === "string" && typeof e.code === "string";
+}
+
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof UsageError || error instanceof LocalError || isSystemError(error)) return EXIT.usage;
   if (!isIbauthError(error)) return EXIT.internal;
   switch (error.code) {
     case "ERR_CONFIG":
@@ -46,7 +88,6 @@ function fallbackHint(error: IbauthError): string | undefined {
   if ((step === "init" || step === "tickle" || step === "request" || step === "validate") && status === 401) {
     return "IBKR refused the session: if the tokens were just issued, the ip claim probably does not match this machine's public IP (set ip or alternative_ips)";
   }
-  if (error.code === "ERR_NETWORK") return "check the network, base_url and domain";
   return undefined;
 }
 
@@ -60,6 +101,17 @@ export function describeFailure(error: unknown): { message: string; json: Record
     const hint = fallbackHint(error);
     const message = hint ? `${error.message}. ${hint}` : error.message;
     return { message, json: { ...error.toJSON(), message, ...(hint ? { hint } : {}) } };
+  }
+  if (error instanceof LocalError) {
+    return {
+      message: error.message,
+      json: { code: "ERR_LOCAL", errno: error.errno, message: error.message },
+    };
+  }
+  if (isSystemError(error)) {
+    // Node's message names the syscall and the path (never file contents): "ENOTDIR: not a directory, mkdir '/a/b'".
+    const message = error.message.split("\n")[0]!;
+    return { message, json: { code: "ERR_LOCAL", errno: error.code, message } };
   }
   const name = error instanceof Error ? error.name : typeof error;
   return {
