@@ -45,6 +45,11 @@ export function loadSettingsKey({ values, names }: Settings): Promise<LoadedKey>
 /** Builds an IBAuth from settings; every problem is an IbauthError naming the source and its keys. */
 export async function resolveAuth(settings: Settings, overrides: AuthOverrides = {}): Promise<ResolvedAuth> {
   assertComplete(settings, overrides);
+  // Through the caller's logger; without one, as a Node warning (shown once per process on stderr).
+  for (const warning of settings.warnings) {
+    if (overrides.logger) overrides.logger.warn({ step: "config" }, warning);
+    else process.emitWarning(warning, "IbauthWarning");
+  }
   const { values, names, source } = settings;
   let key: KeyInfo | undefined;
   let privateKey = overrides.privateKey;

@@ -28,7 +28,7 @@ export async function checkCommand(ctx: CliContext): Promise<void> {
     (r) => `${r.auth.status().origin}${settings.values.ip ? `, ip ${settings.values.ip}` : ""}`,
   );
   const key = loaded.info;
-  const warnings = key.warnings;
+  const warnings = [...settings.warnings, ...key.warnings];
   out.line(`  fingerprint     ${key.fingerprint}`);
   out.line("                  (SHA-256 of the public key, SPKI DER: compare with the key IBKR registered)");
   for (const w of warnings) out.line(`${out.paint(33, "!")} ${w}`);
