@@ -124,7 +124,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const failure = describeFailure(error);
     output.failed(failure.message, failure.json);
-    if (debug) output.log(debugTrail(error));
+    if (debug) {
+      const trail = debugTrail(error);
+      output.log(output.json ? JSON.stringify({ level: "debug", time: Date.now(), msg: trail }) : trail);
+    }
     return exitCodeFor(error);
   }
 }
