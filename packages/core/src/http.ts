@@ -136,14 +136,12 @@ export async function send(http: Http, call: Call): Promise<Response> {
         ? `no answer within ${http.timeoutMs} ms`
         : code === "ERR_ABORTED"
           ? "aborted by the caller"
-          : "no HTTP answer (DNS, refused or reset connection)",
+          : noAnswer(call.url, failure).message,
       {
         code,
         step: call.step,
         cause: code === "ERR_NETWORK" ? redactCause(failure, http) : undefined,
-        ...(code === "ERR_NETWORK"
-          ? { hint: "IBKR restarts nightly; a retry usually succeeds. Check the network if it persists" }
-          : {}),
+        ...(code === "ERR_NETWORK" ? { hint: noAnswer(call.url, failure).hint } : {}),
       },
     );
   } finally {
@@ -152,6 +150,38 @@ export async function send(http: Http, call: Call): Promise<Response> {
 }
 
 const pacerFor = (http: Http, step: IbauthStep): Pacer => (step === "ip" ? http.ipPacer : http.pacer);
+
+/** The errno a runtime put on a failed fetch (undici: `cause.code`), if any. */
+function errnoOf(error: unknown): string | undefined {
+  let current = error as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; current && depth < 3; depth++, current = current.cause as typeof current) {
+    if (typeof current.code === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(current.code))
+      return current.code;
+  }
+  return undefined;
+}
+
+/**
+ * "no HTTP answer from http://127.0.0.1:5000 (ECONNREFUSED)": the origin only (a path or query
+ * could carry anything), and a hint for where it went: nothing listening on this machine is not
+ * IBKR's nightly restart.
+ */
+function noAnswer(url: string, cause: unknown): { message: string; hint: string } {
+  let origin = "the server";
+  let loopback = false;
+  try {
+    const u = new URL(url);
+    origin = u.origin;
+    loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname);
+  } catch {}
+  const errno = errnoOf(cause);
+  return {
+    message: `no HTTP answer from ${origin}${errno ? ` (${errno})` : " (DNS, refused or reset connection)"}`,
+    hint: loopback
+      ? `nothing answers at ${origin} on this machine: start what should listen there (\`ibauth emulator\`, a proxy) or fix base_url`
+      : "IBKR restarts nightly; a retry usually succeeds. Check the network, base_url and domain if it persists",
+  };
+}
 
 function redactCause(cause: unknown, http: Http): Error {
   const message = cause instanceof Error ? cause.message : String(cause);

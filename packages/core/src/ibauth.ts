@@ -58,6 +58,8 @@ export class IBAuth {
   #owner: Promise<string> | undefined;
   #loaded = false;
   #lastSaved: string | undefined;
+  /** Store operations whose failure was already warned about (warned again after one succeeds). */
+  #storeWarned = new Set<"read" | "write" | "delete">();
   #access: AccessToken | undefined;
   #bearer: Bearer | undefined;
   #brokerageInitAt: number | undefined;
@@ -391,16 +393,16 @@ export class IBAuth {
   }
 
   async #readStore(): Promise<SessionRecord | undefined> {
+    let stored: unknown;
     try {
-      const record = parseSessionRecord(await this.#cfg.store.get());
-      return record && record.owner === (await this.#owner$()) ? record : undefined;
+      stored = await this.#cfg.store.get();
+      this.#storeWarned.delete("read");
     } catch (e) {
-      this.#cfg.logger.warn(
-        { step: "store", error: e instanceof Error ? e.name : "unknown" },
-        "session store read failed; treating it as empty",
-      );
+      this.#storeWarnOnce("read", e, "treating it as empty");
       return undefined;
     }
+    const record = parseSessionRecord(stored);
+    return record && record.owner === (await this.#owner$()) ? record : undefined;
   }
 
   async #load(): Promise<void> {
@@ -457,6 +459,7 @@ export class IBAuth {
     try {
       await this.#cfg.store.set({ ...record, updatedAt: this.#cfg.now() });
       this.#lastSaved = text;
+      this.#storeWarned.delete("write");
     } catch (e) {
       this.#storeFailed("write", e);
     }
@@ -471,11 +474,36 @@ export class IBAuth {
     }
   }
 
-  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded, not thrown. */
+  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded and warned, not thrown. */
   #storeFailed(what: "write" | "delete", cause: unknown): void {
     this.#fail(
-      new IbauthError(`the session store refused the ${what}`, { code: "ERR_STORE", step: "store", cause }),
+      this.#storeWarnOnce(what, cause, "the session lives in this process only until a write succeeds"),
     );
+  }
+
+  /**
+   * One warning per kind of store failure until that operation succeeds again. The store's own
+   * IbauthError names its path and errno; a foreign error shows only its type.
+   */
+  #storeWarnOnce(what: "read" | "write" | "delete", cause: unknown, consequence: string): IbauthError {
+    // The store's message without its "store: " prefix.
+    const detail = isIbauthError(cause) ? `: ${cause.message.replace(`${cause.step}: `, "")}` : "";
+    const error = new IbauthError(`the session store refused the ${what}${detail}`, {
+      code: "ERR_STORE",
+      step: "store",
+      cause,
+    });
+    if (!this.#storeWarned.has(what))
+      this.#cfg.logger.warn(
+        {
+          step: "store",
+          code: "ERR_STORE",
+          ...(detail ? {} : { error: cause instanceof Error ? cause.name : "unknown" }),
+        },
+        `${error.message.replace("store: ", "")}; ${consequence}`,
+      );
+    this.#storeWarned.add(what);
+    return error;
   }
 
   #forgetSession(): void {

@@ -13,7 +13,7 @@ async function rejection(p: Promise<unknown>): Promise<IbauthError> {
   return e as IbauthError;
 }
 
-const statusesOf = (emu: { requests: { status: number }[] }) => emu.requests.map((r) => r.status);
+const statusesOf = (emu: { requests: readonly { status: number }[] }) => emu.requests.map((r) => r.status);
 
 describe("the pacer under IBKR's strict limits", () => {
   it("200 concurrent calls across a dead bearer: all succeed, 0 × 429, not paused, at most 45 sends in any second", async () => {

@@ -16,6 +16,28 @@ export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   emulator?: Emulator;
   /** Serve HTTPS with this PEM key and certificate (e.g. from a throwaway CA), so clients reuse TLS connections as they do with api.ibkr.com. */
   tls?: { key: string; cert: string };
+  /** Called once per answered request (status 0: reset or dropped); `reason` is a 429's message. */
+  onRequest?: (request: ServedRequest) => void;
+}
+
+export interface ServedRequest {
+  method: string;
+  /** Path only, never the query. */
+  path: string;
+  status: number;
+  reason?: string;
+}
+
+/** The emulator's own words in a 429 body ({"error"} or a problem's {"detail"}), for the request log. */
+async function reasonOf(response: Response): Promise<string | undefined> {
+  if (response.status !== 429) return undefined;
+  try {
+    const body = JSON.parse(await response.clone().text()) as { error?: unknown; detail?: unknown };
+    const reason = body.error ?? body.detail;
+    return typeof reason === "string" ? reason : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunningEmulator {
@@ -52,7 +74,7 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 
 /** Serves the emulator over HTTP on 127.0.0.1 (Node only). */
 export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
-  const { port = 0, host = "127.0.0.1", emulator: given, tls, ...rest } = options;
+  const { port = 0, host = "127.0.0.1", emulator: given, tls, onRequest, ...rest } = options;
   const emulator = given ?? createEmulator(rest as EmulatorOptions);
   const scheme = tls ? "https" : "http";
   const listener: RequestListener = (req, res) => {
@@ -63,14 +85,23 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const base = `${scheme}://${req.headers.host ?? `${host}:${port}`}`;
     // the header as sent on the wire decides (Akamai answers 411 to a POST without it)
     const lengthKnown = req.headers["content-length"] !== undefined;
+    const path = new URL(req.url ?? "/", base).pathname;
+    const report = (status: number, reason?: string) =>
+      onRequest?.({ method: req.method ?? "GET", path, status, ...(reason ? { reason } : {}) });
     emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal)
       .then(
-        (outcome) => {
-          if ("reset" in outcome) req.socket.destroy();
-          else return send(res, outcome.response);
+        async (outcome) => {
+          if ("reset" in outcome) {
+            report(0);
+            req.socket.destroy();
+          } else {
+            if (onRequest) report(outcome.response.status, await reasonOf(outcome.response));
+            return send(res, outcome.response);
+          }
         },
         () => {
           // the caller went away (hang fault or delay aborted), or reset() released a hang: drop the socket
+          report(0);
           req.socket.destroy();
         },
       )

@@ -234,6 +234,11 @@ describe("ibauth keepalive", () => {
     expect(await exited).toBe(0);
     expect(stdout).toMatch(/✓ login/);
     expect(stdout).toMatch(/keepalive stopped, logged out/);
+    // One line per tick: local time, round trip, state.
+    const tickLines = stdout
+      .split("\n")
+      .filter((l) => /^\d\d:\d\d:\d\d {2}tickle +\d+ ms {2}connected · /.test(l));
+    expect(tickLines.length).toBeGreaterThanOrEqual(2);
     // State changes only: one "connected" line however many ticks ran.
     expect(stderr.match(/session connected/g)).toHaveLength(1);
     expect(server.emulator.counts()["POST /v1/api/logout"]).toBe(logoutsBefore + 1);

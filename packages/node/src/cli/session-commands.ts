@@ -118,6 +118,7 @@ export async function smokeCommand(ctx: CliContext): Promise<void> {
     async () => requireBrokerage(await auth.tickle()),
     (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
   );
+  loaded.assertStored();
   const status = auth.status();
   out.done(`session ok: ${statusText(status)}`, {
     command: "smoke",
@@ -135,6 +136,7 @@ export async function loginCommand(ctx: CliContext): Promise<void> {
     () => connectVerified(loaded),
     (s) => brokerageText(s.brokerage),
   );
+  loaded.assertStored();
   ctx.output.done(`logged in: ${statusText(status)} (session kept in ${loaded.sessionFile})`, {
     command: "login",
     sessionFile: loaded.sessionFile,
@@ -160,20 +162,41 @@ async function storedSession(
 
 export async function statusCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
+  const { auth } = loaded;
   const record = await storedSession(ctx, loaded, "status");
   if (!record) return 1;
-  const { result: validate } = await ctx.output.step(
+  const answer = await ctx.output.step(
     "validate",
     () => validateShared(loaded),
     validateDetail,
   );
-  const status = loaded.auth.status();
+  let valid = answer.result.valid;
+  let tickle: TickleResult | undefined;
+  if (answer.ageMs !== undefined && valid) {
+    // IBKR allows one validate a minute, so that answer is cached and the session may have died
+    // since: a tickle (allowed once a second) says whether it is alive now.
+    tickle = await ctx.output.step("tickle", () => auth.tickle(), brokerageText);
+    valid = tickle.authenticated;
+  }
+  const status = auth.status();
+  const cached =
+    answer.ageMs === undefined
+      ? ""
+      : ` (validate answer cached from ${formatDuration(answer.ageMs)} ago; checked by a tickle just now)`;
   ctx.output.done(
-    `${validate.valid ? "session valid" : "session NOT valid"}: ${statusText(status)}`,
-    { command: "status", sessionFile: loaded.sessionFile, validate, status },
-    validate.valid,
+    `${valid ? "session valid" : "session NOT valid"}: ${statusText(status)}${valid ? cached : ""}`,
+    {
+      command: "status",
+      sessionFile: loaded.sessionFile,
+      valid,
+      validate: answer.result,
+      ...(answer.ageMs === undefined ? {} : { validateCachedMs: answer.ageMs }),
+      ...(tickle ? { tickle: publicTickle(tickle) } : {}),
+      status,
+    },
+    valid,
   );
-  return validate.valid ? 0 : 1;
+  return valid ? 0 : 1;
 }
 
 /** One keepalive step on the stored session (cron-friendly): tickles, and heals what the tickle reveals. */
@@ -185,6 +208,7 @@ export async function tickleCommand(ctx: CliContext): Promise<number> {
     () => loaded.auth.tick(),
     (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
   );
+  loaded.assertStored();
   ctx.output.done(`tickled: ${statusText(status)}`, { command: "tickle", action, status });
   return 0;
 }
@@ -197,5 +221,6 @@ export async function logoutCommand(ctx: CliContext): Promise<void> {
   }
   // The core also deletes the stored record, so the next run starts clean.
   await ctx.output.step("logout", () => loaded.auth.logout());
+  loaded.assertStored();
   ctx.output.done("logged out", { command: "logout", loggedOut: true });
 }
