@@ -174,6 +174,16 @@ describe("session commands against the emulator over HTTP", () => {
     expect(server.emulator.counts()["GET /v1/api/sso/validate"]).toBe(2);
   }, 120_000);
 
+  it("two --session files for one username within a minute: 0 × 429 (one pacing record per username)", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const run = (args: string[]) =>
+      runCli([...args, "--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+    for (const session of [`${ws.cacheDir}/one/a.json`, `${ws.cacheDir}/two/b.json`])
+      expect((await run(["--session", session])).code).toBe(0);
+    expect(server.emulator.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(server.emulator.counts()["GET /v1/api/sso/validate"]).toBe(2);
+  }, 120_000);
+
   it("--debug logs the steps to stderr and still no secret", async () => {
     const ws = writeWorkspace(keys, server.url);
     const r = await runCli(["login", "--config", ws.config, "--debug"], { cacheDir: ws.cacheDir });
