@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { createEmulator, type Emulator, HANDLE } from "./emulator.js";
@@ -13,10 +14,12 @@ export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   host?: string;
   /** Serve an existing emulator instead of creating one from the options. */
   emulator?: Emulator;
+  /** Serve HTTPS with this PEM key and certificate (e.g. from a throwaway CA), so clients reuse TLS connections as they do with api.ibkr.com. */
+  tls?: { key: string; cert: string };
 }
 
 export interface RunningEmulator {
-  /** e.g. http://127.0.0.1:54321 (no trailing slash): use it as the SDK's baseUrl. */
+  /** e.g. http://127.0.0.1:54321 (https with `tls`; no trailing slash): use it as the SDK's baseUrl. */
   url: string;
   emulator: Emulator;
   close(): Promise<void>;
@@ -49,14 +52,15 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 
 /** Serves the emulator over HTTP on 127.0.0.1 (Node only). */
 export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
-  const { port = 0, host = "127.0.0.1", emulator: given, ...rest } = options;
+  const { port = 0, host = "127.0.0.1", emulator: given, tls, ...rest } = options;
   const emulator = given ?? createEmulator(rest as EmulatorOptions);
-  const server = createServer((req, res) => {
+  const scheme = tls ? "https" : "http";
+  const listener: RequestListener = (req, res) => {
     const abort = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
     });
-    const base = `http://${req.headers.host ?? `${host}:${port}`}`;
+    const base = `${scheme}://${req.headers.host ?? `${host}:${port}`}`;
     // the header as sent on the wire decides (Akamai answers 411 to a POST without it)
     const lengthKnown = req.headers["content-length"] !== undefined;
     emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal)
@@ -71,7 +75,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         },
       )
       .catch(() => req.socket.destroy());
-  });
+  };
+  const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
@@ -79,7 +84,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shown}:${address.port}`,
+    url: `${scheme}://${shown}:${address.port}`,
     emulator,
     close: () =>
       new Promise<void>((resolve, reject) => {
