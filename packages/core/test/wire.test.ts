@@ -109,6 +109,25 @@ describe("redirects to IBKR's login page", () => {
   });
 });
 
+describe("auth.fetch sends what fetch would", () => {
+  it("an unlabelled string body keeps fetch's text/plain; a labelled one keeps its label", async () => {
+    const bed = await testBed();
+    const seen: (string | null)[] = [];
+    const auth = new IBAuth({
+      ...bed.options,
+      fetch: async (input, init) => {
+        if (String(input).endsWith("/iserver/accounts"))
+          seen.push(new Headers(init?.headers).get("content-type"));
+        return bed.emu.fetch(input, init);
+      },
+    });
+    await auth.connect();
+    await auth.fetch(DATA, { method: "POST", body: "plain" });
+    await auth.fetch(DATA, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    expect(seen).toEqual(["text/plain;charset=UTF-8", "application/json"]);
+  });
+});
+
 describe("the bytes of the login", () => {
   it("signs the sso-sessions JWT with exp = iat + ssoLifetimeSec (86 400 by default)", async () => {
     for (const [ssoLifetimeSec, expected] of [
