@@ -392,7 +392,8 @@ add(
       : `${kb(worker.gzip)} gzip (${kb(worker.min)} raw)`,
 );
 
-const machine = `${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()}`;
+// the machine is shared: the load says how far wall times are from what a quiet machine would show
+const machine = `${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()}, load average ${os.loadavg()[0].toFixed(1)} at the end`;
 const table = [
   `| measure | figure | goal |`,
   `|---|---|---|`,
