@@ -62,9 +62,7 @@ function staleBuilds() {
     const dir = join(packages, name);
     if (!existsSync(join(dir, "tsup.config.ts"))) return false;
     const sources = Math.max(
-      newest(join(dir, "src")),
-      newest(join(dir, "package.json")),
-      newest(join(dir, "tsup.config.ts")),
+      ...["src", "package.json", "tsup.config.ts", "tsconfig.json"].map((f) => newest(join(dir, f))),
     );
     return oldestBuilt(join(dir, "dist")) < sources;
   });
