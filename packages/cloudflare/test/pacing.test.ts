@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { harness } from "./support";
 
-const ibkrRequests = (h: { emu: { requests: { path: string }[] } }) =>
+const ibkrRequests = (h: { emu: { requests: readonly { path: string }[] } }) =>
   h.emu.requests.filter((r) => !r.path.startsWith("/__emulator/")).length;
 
 describe("IBKR's pacing in the Worker", () => {
