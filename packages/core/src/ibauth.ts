@@ -1,9 +1,11 @@
 import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
 import { IbauthError, type IbauthStep, isIbauthError } from "./errors";
 import * as flow from "./flow";
-import { errorFromResponse, type Http, ibkrMessageOf, isNoBridge, send } from "./http";
+import { errorFromResponse, type Http, send } from "./http";
 import { importPrivateKey } from "./keys";
+import { isNoBridgeAnswer } from "./no-bridge";
 import { Pacer } from "./pacing";
+import { Redactor } from "./redact";
 import { parseSessionRecord, type SessionRecord } from "./store";
 import type {
   AuthState,
@@ -27,8 +29,6 @@ type Bearer = NonNullable<SessionRecord["bearer"]>;
 type AccessToken = NonNullable<SessionRecord["accessToken"]>;
 type SessionProblem = "unauthorized" | "no-bridge";
 
-const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
-
 /**
  * An IBKR Web API session: OAuth 2.0 login, the brokerage session, keepalive and self-healing.
  * One instance per IBKR username; share it between callers (every method is safe to call concurrently).
@@ -37,7 +37,7 @@ export class IBAuth {
   readonly #cfg: ResolvedConfig;
   readonly #http: Http;
   readonly #flow: flow.FlowContext;
-  readonly #secrets = new Set<string>();
+  readonly #secrets = new Redactor();
   readonly #flights = new Map<string, Promise<unknown>>();
   #key: Promise<CryptoKey> | undefined;
   #owner: Promise<string> | undefined;
@@ -66,6 +66,8 @@ export class IBAuth {
   constructor(options: IBAuthOptions) {
     this.#cfg = resolveConfig(options);
     const cfg = this.#cfg;
+    // IBKR's error text may echo the client id or the username (in its own letter case): both are secrets.
+    this.#remember(cfg.clientId);
     this.#remember(cfg.credential);
     if (typeof cfg.privateKey === "string") this.#remember(cfg.privateKey);
     this.#http = {
@@ -288,13 +290,11 @@ export class IBAuth {
   // ---- internals ----
 
   #remember(secret: string): void {
-    if (secret.length >= 4) this.#secrets.add(secret);
+    this.#secrets.add(secret);
   }
 
   #redact(text: string): string {
-    let out = text;
-    for (const s of this.#secrets) if (out.includes(s)) out = out.split(s).join("[redacted]");
-    return out.replace(JWT_LIKE, "[redacted]");
+    return this.#secrets.redact(text);
   }
 
   /** One promise per key: concurrent callers share the work in flight. */
@@ -528,7 +528,8 @@ export class IBAuth {
     return this.#once("init", async () => {
       const status = await flow.initBrokerage(this.#flow, bearer.token, this.#cfg.compete);
       if (this.#bearer !== bearer) return status; // replaced meanwhile; its own init follows
-      this.#brokerage = status;
+      // IBKR's own words reach status() and so /health: without the secrets they may echo.
+      this.#brokerage = status.message ? { ...status, message: this.#redact(status.message) } : status;
       this.#brokerageInitAt = this.#cfg.now();
       this.#lastTickle = undefined;
       this.#epoch++;
@@ -743,6 +744,6 @@ export class IBAuth {
       .clone()
       .text()
       .catch(() => "");
-    return isNoBridge(400, ibkrMessageOf(text)) ? "no-bridge" : undefined;
+    return isNoBridgeAnswer(400, text) ? "no-bridge" : undefined;
   }
 }

@@ -5,6 +5,7 @@ export { IBAuth } from "./ibauth";
 export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export { isNoBridgeAnswer } from "./no-bridge";
 export type { Settings, SettingsSource } from "./settings";
 export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
 export type { SessionRecord, SessionStore } from "./store";
