@@ -3,7 +3,7 @@ const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
 /** Shorter values are too likely to be ordinary words for their removal to be safe or useful. */
 const MIN_SECRET_LENGTH = 4;
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * The secrets one IBAuth knows (client id, credential, tokens, assertions), removed from any text IBKR
@@ -27,7 +27,7 @@ export class Redactor {
       this.#pattern ??= new RegExp(
         [...this.#secrets]
           .sort((a, b) => b.length - a.length)
-          .map(escape)
+          .map(escapeRegExp)
           .join("|"),
         "gi",
       );
