@@ -3,6 +3,7 @@ import { type IbauthWorkerEnv, type LoadedConfig, loadConfig, type WorkerConfig 
 import { hmacHex } from "./crypto";
 import { kvStore } from "./kv-store";
 import type { KvNames } from "./operation";
+import type { HealResult } from "./proxy";
 import type { WorkerSettings } from "./settings";
 import { type StatusBook, statusBook } from "./status-record";
 
@@ -25,7 +26,7 @@ export interface Ready {
   /** The last status a tick in this isolate produced (fresher than KV, which is written on change only). */
   local: { status?: AuthStatus; at?: number };
   /** Proxy heals in this isolate: one at a time, and not more often than healCooldownMs. */
-  heal: { inFlight?: Promise<SessionRecord | undefined>; lastAt?: number };
+  heal: { inFlight?: Promise<HealResult>; lastAt?: number };
   /** This isolate's proxy reported an IP mismatch; its next accepted request clears it. */
   ipMismatchFlagged: boolean;
 }
@@ -38,7 +39,7 @@ async function kvNames(config: WorkerConfig, fixed: string | undefined): Promise
   const base =
     fixed ??
     `ibauth:session:v1:${(await hmacHex(config.keys.naming, `${config.auth.clientId}|${config.auth.credential}|${config.origin}`)).slice(0, 32)}`;
-  return { session: base, lease: `${base}:lease`, status: `${base}:status` };
+  return { session: base, lease: `${base}:lease`, status: `${base}:status`, brake: `${base}:brake` };
 }
 
 export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) => Promise<Context> {
