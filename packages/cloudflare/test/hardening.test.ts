@@ -76,18 +76,14 @@ describe("IBKR's echoes of identifiers", () => {
 });
 
 describe("methods and path parameters", () => {
-  for (const method of ["PROPFIND", "TRACE", "CONNECT", "MKCOL", "LOCK", "FOO"]) {
+  // workerd builds Requests with these; CONNECT and unknown tokens go through raw sockets in scripts/red-team.mjs.
+  for (const method of ["PROPFIND", "TRACE", "MKCOL", "LOCK"]) {
     it(`${method} gets 405 and nothing goes upstream`, async () => {
       const { h, worker, sent } = await recorded();
-      let request: Request;
-      try {
-        request = new Request("https://ibauth-worker.example/v1/api/portfolio/accounts", {
-          method,
-          headers: { authorization: `Bearer ${CANARY.apiKey}` },
-        });
-      } catch {
-        return; // this runtime cannot even build such a request (the script's raw-socket run covers it)
-      }
+      const request = new Request("https://ibauth-worker.example/v1/api/portfolio/accounts", {
+        method,
+        headers: { authorization: `Bearer ${CANARY.apiKey}` },
+      });
       const res = await worker.fetch(request, h.env, createExecutionContext());
       expect(res.status).toBe(405);
       expect(res.headers.get("allow")).toContain("GET");
