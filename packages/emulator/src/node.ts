@@ -59,7 +59,20 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const base = `http://${req.headers.host ?? `${host}:${port}`}`;
     // the header as sent on the wire decides (Akamai answers 411 to a POST without it)
     const lengthKnown = req.headers["content-length"] !== undefined;
-    emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal)
+    let request: Request;
+    try {
+      request = toRequest(req, base, abort.signal);
+    } catch {
+      // A fetch Request cannot carry TRACE (the constructor throws): a local request must never take the
+      // emulator down.
+      res.writeHead(405, {
+        "content-type": "application/json",
+        allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+      });
+      res.end(`${JSON.stringify({ error: `method ${req.method} not allowed` })}\n`);
+      return;
+    }
+    emulator[HANDLE](request, lengthKnown, abort.signal)
       .then(
         (outcome) => {
           if ("reset" in outcome) req.socket.destroy();
