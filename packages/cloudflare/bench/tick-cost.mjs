@@ -4,28 +4,13 @@
 // CPU = the workerd process's user+system time (from /proc, 10 ms granularity, hence averaged over many
 // ticks); it also includes Miniflare's local KV simulation, so read it as an upper bound.
 // Usage: node packages/cloudflare/bench/tick-cost.mjs [rounds]   (after `pnpm -r --filter ./packages/** run build`)
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync } from "node:fs";
 import { generateClientKeys, startEmulator } from "@ibauth/emulator";
 import { Miniflare } from "miniflare";
+import { bundleExample } from "../scripts/bundle.mjs";
 
 const rounds = Number(process.argv[2] ?? 30);
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-bench-"));
-const built = spawnSync(
-  join(root, "node_modules/.bin/wrangler"),
-  ["deploy", "--dry-run", "--outdir", outdir],
-  {
-    cwd: join(root, "examples/cloudflare-worker"),
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-  },
-);
-if (built.status !== 0) throw new Error(`wrangler failed:\n${built.stdout}${built.stderr}`);
-const script = readFileSync(join(outdir, "index.js"), "utf8");
+const script = bundleExample();
 
 const keys = await generateClientKeys({ bits: 2048 });
 const emulator = await startEmulator({
@@ -198,4 +183,3 @@ console.log(
 
 await mf.dispose();
 await emulator.close();
-rmSync(outdir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import {
   settingsFromEnv,
 } from "@ibauth/core";
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
+import { apiKeyProblem } from "./key-strength";
 import { isKvNamespace, type KvNamespaceLike } from "./kv";
 
 /** The Worker's bindings: vars, secrets and the KV namespace. Every setting is read from here. */
@@ -101,18 +102,12 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       signingKey = await importPrivateKey(settings.privateKey as string);
     } catch (error) {
       if (!isIbauthError(error)) throw error;
-      problems.push({
-        setting: ENV_NAMES.privateKey,
-        problem: [error.message.replace(/^key: /, ""), error.hint].filter(Boolean).join(". "),
-      });
+      // The message already ends with the hint.
+      problems.push({ setting: ENV_NAMES.privateKey, problem: error.message.replace(/^key: /, "") });
     }
   }
-  if (apiKey !== undefined && apiKey.length < MIN_API_KEY_LENGTH) {
-    problems.push({
-      setting: "IBAUTH_API_KEY",
-      problem: `too short: use at least ${MIN_API_KEY_LENGTH} random characters`,
-    });
-  }
+  const weakApiKey = apiKey === undefined ? undefined : apiKeyProblem(apiKey, MIN_API_KEY_LENGTH);
+  if (weakApiKey) problems.push({ setting: "IBAUTH_API_KEY", problem: weakApiKey });
   if (settings?.ip !== undefined && !isIp(settings.ip))
     problems.push({ setting: ENV_NAMES.ip, problem: "not an IPv4 or IPv6 address" });
   if (settings?.alternativeIps?.some((value) => !isIp(value))) {
@@ -123,19 +118,19 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
   if (sessionKey !== undefined) {
     try {
       keys = await deriveSessionKeys(sessionKey);
-    } catch {
-      problems.push({
-        setting: "IBAUTH_SESSION_KEY",
-        problem: "must be base64 of exactly 32 bytes (openssl rand -base64 32)",
-      });
+    } catch (error) {
+      if (!isIbauthError(error)) throw error;
+      problems.push({ setting: "IBAUTH_SESSION_KEY", problem: error.message.replace(/^config: /, "") });
     }
   }
 
   let origin: string | undefined;
-  if (problems.length === 0 && settings && signingKey) {
+  if (settings) {
     try {
-      // The core's own validation (domain, baseUrl, URLs); the origin it settles on is the only one the proxy calls.
-      origin = new IBAuth({ ...settings, privateKey: signingKey }).status().origin;
+      // The core's own validation (domain, baseUrl, URLs), reported with the other problems; the IPs are
+      // checked above (the core would stop at them). The origin it settles on is the only one the proxy calls.
+      const { ip: _ip, alternativeIps: _alternatives, ...rest } = settings;
+      origin = new IBAuth({ ...rest, privateKey: signingKey ?? settings.privateKey }).status().origin;
     } catch (error) {
       if (!isIbauthError(error)) throw error;
       // The core names its option; the operator set the environment variable of the same meaning.

@@ -1,4 +1,5 @@
 import { IbauthError } from "@ibauth/core";
+import { looksRandom } from "./key-strength";
 
 const text = new TextEncoder();
 
@@ -41,6 +42,14 @@ export async function deriveSessionKeys(base64Key: string): Promise<SessionKeys>
       step: "config",
       field: "IBAUTH_SESSION_KEY",
       hint: "generate one with `openssl rand -base64 32` and set it with `wrangler secret put IBAUTH_SESSION_KEY`",
+    });
+  }
+  if (!looksRandom(raw)) {
+    throw new IbauthError("IBAUTH_SESSION_KEY is not random (too few distinct bytes)", {
+      code: "ERR_CONFIG",
+      step: "config",
+      field: "IBAUTH_SESSION_KEY",
+      hint: "generate one with `openssl rand -base64 32`",
     });
   }
   const master = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);

@@ -31,7 +31,9 @@ function parseLease(value: string | null): LeaseRecord | undefined {
   }
 }
 
-export type LeaseResult = { won: true; release: () => Promise<void> } | { won: false; heldUntil: number };
+export type LeaseResult =
+  | { won: true; release: () => Promise<void> }
+  | { won: false; heldUntil: number; braked?: true };
 
 /**
  * A best-effort login lease in KV ({ owner, until }): read, write if free, wait, read back. It is one KV

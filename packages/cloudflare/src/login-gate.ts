@@ -17,11 +17,17 @@ export function isLoginRequest(input: RequestInfo | URL): boolean {
   return LOGIN_PATHS.some((p) => path === p || path.endsWith(p));
 }
 
-/** Thrown into the core when another isolate holds the lease; the operation then ends without a login. */
+/**
+ * Thrown into the core when another isolate holds the lease, or the login brake holds (`reason`); the
+ * operation then ends without a login. `heldUntil` is when trying again makes sense.
+ */
 export class LeaseHeldError extends Error {
   override readonly name = "LeaseHeldError";
-  constructor(readonly heldUntil: number) {
-    super("another isolate holds the IBKR login lease");
+  constructor(
+    readonly heldUntil: number,
+    readonly reason: "lease" | "brake" = "lease",
+  ) {
+    super(reason === "lease" ? "another isolate holds the IBKR login lease" : "the login brake holds");
   }
 }
 
@@ -48,7 +54,7 @@ export function loginGate(inner: typeof fetch, acquire: () => Promise<LeaseResul
       decision ??= acquire();
       const result = await decision;
       if (!result.won) {
-        lost = new LeaseHeldError(result.heldUntil);
+        lost = new LeaseHeldError(result.heldUntil, result.braked ? "brake" : "lease");
         throw lost;
       }
       acquired = true;

@@ -9,6 +9,7 @@ import { type BufferedStore, bufferedStore } from "./buffered-store";
 import type { WorkerConfig } from "./config";
 import { kvStore } from "./kv-store";
 import { acquireLease } from "./lease";
+import { passLoginBrake } from "./login-brake";
 import { type LeaseHeldError, loginGate } from "./login-gate";
 import type { WorkerSettings } from "./settings";
 
@@ -29,6 +30,8 @@ export interface KvNames {
   session: string;
   lease: string;
   status: string;
+  /** When the last login a caller caused (not the cron) happened. */
+  brake: string;
 }
 
 /**
@@ -43,6 +46,8 @@ export async function runOperation<T>(
   names: KvNames,
   logger: Logger,
   step: (auth: IBAuth, store: BufferedStore) => Promise<T>,
+  /** `brake`: a caller asked for this (operator login, proxy heal), so its login passes the login brake first. */
+  caller: { brake?: boolean } = {},
 ): Promise<OperationResult<T>> {
   const store = bufferedStore(
     kvStore(config.kv, {
@@ -54,16 +59,20 @@ export async function runOperation<T>(
       logger,
     }),
   );
-  const gate = loginGate(settings.fetch, () =>
-    acquireLease({
+  const gate = loginGate(settings.fetch, async () => {
+    if (caller.brake) {
+      const brake = await passLoginBrake(config.kv, names.brake, settings.now);
+      if (!brake.ok) return { won: false, heldUntil: settings.now() + brake.retryAfterMs, braked: true };
+    }
+    return acquireLease({
       namespace: config.kv,
       key: names.lease,
       ttlMs: settings.leaseMs,
       settleMs: settings.leaseSettleMs,
       now: settings.now,
       sleep: settings.sleep,
-    }),
-  );
+    });
+  });
   // Once the lease is lost the operation is over: the core's retries need not wait, and its warnings
   // ("no HTTP answer") would only mislead; the caller logs what happened instead.
   const sleep = settings.auth.sleep ?? settings.sleep;

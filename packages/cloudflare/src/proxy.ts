@@ -1,11 +1,13 @@
-import { isIbauthError, type SessionRecord } from "@ibauth/core";
+import { isIbauthError, isNoBridgeAnswer, type SessionRecord } from "@ibauth/core";
+import { readUpTo } from "./body-prefix";
 import { runOperation } from "./operation";
 import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
 import { pausedAnswer } from "./proxy-pacing";
+import { relay } from "./relay";
 import { problem } from "./respond";
 import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
-import { proxyTarget, rawPathAndQuery } from "./target";
+import { PROXY_METHODS, proxyTarget, rawPathAndQuery } from "./target";
 
 /** Caller headers that may reach IBKR. Everything else (Authorization, Cookie, cf-*, x-forwarded-*, Host…) stays behind. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -15,14 +17,6 @@ const FORWARDED_REQUEST_HEADERS = [
   "if-none-match",
   "if-modified-since",
   "user-agent",
-];
-/** IBKR headers the caller must not get: its cookies belong to the session the Worker holds. */
-const DROPPED_RESPONSE_HEADERS = [
-  "set-cookie",
-  "set-cookie2",
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
 ];
 const DEFAULT_USER_AGENT = "ibauth-cloudflare/0.1";
 
@@ -39,36 +33,8 @@ interface Body {
  */
 async function readBody(request: Request, maxBytes: number): Promise<Body> {
   if (request.body === null || request.method === "GET" || request.method === "HEAD") return {};
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > maxBytes) {
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(chunk);
-        },
-        async pull(controller) {
-          const next = await reader.read();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      });
-      return { stream };
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { bytes: bytes.buffer };
+  const read = await readUpTo(request.body, maxBytes);
+  return read.complete ? { bytes: read.bytes.buffer } : { stream: read.stream };
 }
 
 function send(
@@ -77,6 +43,7 @@ function send(
   request: Request,
   body: Body,
   bearer: string,
+  signal: AbortSignal,
 ): Promise<Response> {
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -85,7 +52,12 @@ function send(
   }
   if (!headers.get("user-agent")) headers.set("user-agent", DEFAULT_USER_AGENT);
   headers.set("authorization", `Bearer ${bearer}`);
-  const init: RequestInit & { duplex?: "half" } = { method: request.method, headers, redirect: "manual" };
+  const init: RequestInit & { duplex?: "half" } = {
+    method: request.method,
+    headers,
+    redirect: "manual",
+    signal,
+  };
   if (body.bytes) init.body = body.bytes;
   else if (body.stream) {
     // Keep a known length: IBKR's CDN answers 411 to a POST without Content-Length.
@@ -97,23 +69,37 @@ function send(
   return settings.fetch(url, init);
 }
 
-/** IBKR gave no HTTP answer at all (reset, DNS, timeout): the caller gets a 502 that says so. */
+/** IBKR gave no HTTP answer (reset, DNS) or none in time: the caller gets a 502 or 504 that says so. */
 class UpstreamError extends Error {
   override readonly name = "UpstreamError";
-}
-
-async function sendOrFail(...args: Parameters<typeof send>): Promise<Response> {
-  try {
-    return await send(...args);
-  } catch (cause) {
-    throw new UpstreamError("IBKR did not answer", { cause });
+  constructor(
+    readonly timedOut: boolean,
+    options: ErrorOptions,
+  ) {
+    super(timedOut ? "IBKR did not answer in time" : "IBKR did not answer", options);
   }
 }
 
-function relay(response: Response): Response {
-  const headers = new Headers(response.headers);
-  for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+/**
+ * Sends with the core's timeoutMs for IBKR's response headers (a hung upstream must not hold the request
+ * for ever); the body then streams without a deadline, as large downloads may take long.
+ */
+async function sendOrFail(
+  settings: WorkerSettings,
+  url: string,
+  request: Request,
+  body: Body,
+  bearer: string,
+): Promise<Response> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), settings.upstreamTimeoutMs);
+  try {
+    return await send(settings, url, request, body, bearer, timeout.signal);
+  } catch (cause) {
+    throw new UpstreamError(timeout.signal.aborted, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -127,20 +113,23 @@ interface Inspected {
   noBridge: boolean;
 }
 
+/** IBKR's "no bridge" body is about 50 bytes; a 400 is read no further than this to recognise it. */
+const NO_BRIDGE_MAX_BYTES = 4096;
+
 async function inspect(response: Response, path: string): Promise<Inspected> {
   if (response.status === 401) return { response, heal: true, noBridge: false };
-  if (response.status !== 400 || !path.startsWith("/v1/api/iserver/")) {
+  if (response.status !== 400 || !path.startsWith("/v1/api/iserver/") || response.body === null) {
     return { response, heal: false, noBridge: false };
   }
-  const text = await response.text();
-  const rebuilt = new Response(text, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  const noBridge = /no bridge/i.test(text);
-  return { response: rebuilt, heal: noBridge, noBridge };
+  const read = await readUpTo(response.body, NO_BRIDGE_MAX_BYTES);
+  const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+  if (!read.complete) return { response: new Response(read.stream, init), heal: false, noBridge: false };
+  const noBridge = isNoBridgeAnswer(400, new TextDecoder().decode(read.bytes));
+  return { response: new Response(read.bytes, init), heal: noBridge, noBridge };
 }
+
+/** How long the proxy trusts its read of the pause flag; a heal always reads it afresh. */
+const PAUSE_CACHE_MS = 5_000;
 
 /** IBKR answers "no bridge" for a few seconds after ssodh/init; it advises waiting 1–5 s (protocol §3.4). */
 const BRIDGE_WAITS_MS = [1000, 2000, 2000];
@@ -162,30 +151,45 @@ async function waitForBridge(
 }
 
 /**
- * Heals after the proxy saw 401/"no bridge": first look for a record another isolate already healed;
- * otherwise run one core tick, which logs in only if this isolate wins the login lease. Returns the
- * record to replay with, or undefined to pass IBKR's answer through.
+ * Heals after the proxy saw 401/"no bridge": never while paused by POST /session/logout (read from KV,
+ * not a cache: another isolate may have paused); first look for a record another isolate already
+ * healed; otherwise run one core tick, which logs in only past the login brake and with the login lease.
+ * Returns the record to replay with, a reason to refuse, or nothing to pass IBKR's answer through.
  */
 function heal(
   ready: Ready,
   settings: WorkerSettings,
   context: Context,
   usedBearer: string,
-): Promise<SessionRecord | undefined> {
-  ready.heal.inFlight ??= (async () => {
+): Promise<HealResult> {
+  ready.heal.inFlight ??= (async (): Promise<HealResult> => {
+    if ((await ready.book.read())?.paused) return { paused: true };
     const newer = await ready.record(true);
-    if (newer?.bearer && newer.bearer.token !== usedBearer) return newer;
+    if (newer?.bearer && newer.bearer.token !== usedBearer) return { record: newer };
     const now = settings.now();
-    if (ready.heal.lastAt !== undefined && now - ready.heal.lastAt < settings.healCooldownMs)
-      return undefined;
+    if (ready.heal.lastAt !== undefined && now - ready.heal.lastAt < settings.healCooldownMs) return {};
     ready.heal.lastAt = now;
-    const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) => auth.tick());
+    const op = await runOperation(
+      ready.config,
+      settings,
+      ready.names,
+      context.logger,
+      (auth) => auth.tick(),
+      { brake: true },
+    );
+    if (op.leaseHeld?.reason === "brake") {
+      context.logger.warn(
+        { retryAfterMs: op.leaseHeld.heldUntil - now },
+        "ibauth: proxy saw a dead session again within a minute of a login; not logging in (login brake)",
+      );
+      return { brakedUntil: op.leaseHeld.heldUntil };
+    }
     if (op.leaseHeld) {
       context.logger.info(
         { heldUntil: op.leaseHeld.heldUntil },
         "ibauth: proxy saw a dead session; another isolate is healing it",
       );
-      return undefined;
+      return {};
     }
     ready.remember(op.record);
     const at = settings.now();
@@ -214,17 +218,29 @@ function heal(
         },
         `ibauth: proxy could not heal the session (the cron tick retries): ${summary.message}`,
       );
-      return undefined;
+      return {};
     }
     // "tickled": the session was alive, so the 401 was the endpoint's own answer and a replay would not help.
     const healed =
       op.value?.action === "relogin" || op.value?.action === "reinit" || op.value?.action === "login";
-    return healed ? op.record : undefined;
+    return healed ? { record: op.record } : {};
   })().finally(() => {
     ready.heal.inFlight = undefined;
   });
   return ready.heal.inFlight;
 }
+
+/** What a heal came to: a record to replay with, or why there is none (nothing: pass IBKR's answer on). */
+export interface HealResult {
+  record?: SessionRecord | undefined;
+  paused?: true;
+  brakedUntil?: number;
+}
+
+const pausedProblem = () =>
+  problem(503, "the IBKR session is paused by POST /session/logout", {
+    hint: "POST /session/login resumes it",
+  });
 
 /** Forwards an authenticated caller's /v1/api/* request to the configured IBKR origin with the held bearer. */
 export async function proxy(
@@ -240,9 +256,17 @@ export async function proxy(
     if (paused) return paused;
     if (!(error instanceof UpstreamError)) throw error;
     context.logger.warn(
-      { step: "request", code: "ERR_NETWORK" },
-      "ibauth: IBKR did not answer a proxied request",
+      { step: "request", code: error.timedOut ? "ERR_TIMEOUT" : "ERR_NETWORK" },
+      `ibauth: ${error.message} (proxied request)`,
     );
+    if (error.timedOut) {
+      return problem(
+        504,
+        `IBKR did not answer within ${settings.upstreamTimeoutMs} ms; retry`,
+        {},
+        { "retry-after": "5" },
+      );
+    }
     return problem(
       502,
       "IBKR did not answer (connection reset, DNS or timeout); retry",
@@ -258,9 +282,18 @@ async function forward(
   ready: Ready,
   settings: WorkerSettings,
 ): Promise<Response> {
+  if (!PROXY_METHODS.has(request.method)) {
+    return problem(
+      405,
+      `method ${request.method} is not proxied`,
+      {},
+      { allow: [...PROXY_METHODS].join(", ") },
+    );
+  }
   const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
   if (!target.ok) return problem(400, `refused: ${target.reason}`);
   const path = new URL(target.url).pathname;
+  if ((await ready.book.read(PAUSE_CACHE_MS))?.paused) return pausedProblem();
   const record = await ready.record();
   if (!record?.bearer) {
     return problem(
@@ -294,11 +327,23 @@ async function forward(
       ready.ipMismatchFlagged = false;
       await setIpMismatch(ready.book, undefined, settings.now());
     }
-    return relay(first.response);
+    return relay(first.response, path, ready.config.origin);
   }
 
-  const healed = await heal(ready, settings, context, record.bearer.token);
-  if (!healed?.bearer || body.stream) return relay(first.response);
+  const outcome = await heal(ready, settings, context, record.bearer.token);
+  if (outcome.paused || outcome.brakedUntil !== undefined) await first.response.body?.cancel();
+  if (outcome.paused) return pausedProblem();
+  if (outcome.brakedUntil !== undefined) {
+    const seconds = Math.max(1, Math.ceil((outcome.brakedUntil - settings.now()) / 1000));
+    return problem(
+      429,
+      "the IBKR session is gone and was logged in less than a minute ago; not logging in again yet",
+      { hint: "a proxied /v1/api/logout ends the session; POST /session/logout pauses it instead" },
+      { "retry-after": String(seconds) },
+    );
+  }
+  const healed = outcome.record;
+  if (!healed?.bearer || body.stream) return relay(first.response, path, ready.config.origin);
   await first.response.body?.cancel();
   const token = healed.bearer.token;
   const second = await waitForBridge(await attempt(token), () => attempt(token), settings);
@@ -312,5 +357,5 @@ async function forward(
     await setIpMismatch(ready.book, note, now);
     ready.ipMismatchFlagged = true;
   }
-  return relay(second.response);
+  return relay(second.response, path, ready.config.origin);
 }

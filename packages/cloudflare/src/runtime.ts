@@ -4,6 +4,7 @@ import { hmacHex } from "./crypto";
 import { kvStore } from "./kv-store";
 import type { KvNames } from "./operation";
 import { type ProxyPacing, proxyPacing } from "./proxy-pacing";
+import type { HealResult } from "./proxy";
 import type { WorkerSettings } from "./settings";
 import { type StatusBook, statusBook } from "./status-record";
 
@@ -26,7 +27,7 @@ export interface Ready {
   /** The last status a tick in this isolate produced (fresher than KV, which is written on change only). */
   local: { status?: AuthStatus; at?: number };
   /** Proxy heals in this isolate: one at a time, and not more often than healCooldownMs. */
-  heal: { inFlight?: Promise<SessionRecord | undefined>; lastAt?: number };
+  heal: { inFlight?: Promise<HealResult>; lastAt?: number };
   /** This isolate's proxy reported an IP mismatch; its next accepted request clears it. */
   ipMismatchFlagged: boolean;
   /** This isolate's proxy pacing (IBKR's budget and the penalty shared through KV). */
@@ -41,7 +42,7 @@ async function kvNames(config: WorkerConfig, fixed: string | undefined): Promise
   const base =
     fixed ??
     `ibauth:session:v1:${(await hmacHex(config.keys.naming, `${config.auth.clientId}|${config.auth.credential}|${config.origin}`)).slice(0, 32)}`;
-  return { session: base, lease: `${base}:lease`, status: `${base}:status` };
+  return { session: base, lease: `${base}:lease`, status: `${base}:status`, brake: `${base}:brake` };
 }
 
 export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) => Promise<Context> {

@@ -6,13 +6,28 @@ import type { WorkerSettings } from "./settings";
 
 /**
  * POST /session/login: resume a paused session and log in now (under the lease) instead of waiting for
- * the next cron tick. With a live session in KV it sends no request at all.
+ * the next cron tick. With a live session in KV it sends no request at all; a real login passes the
+ * login brake (one a minute) first.
  */
 export async function login(context: Context, ready: Ready, settings: WorkerSettings): Promise<Response> {
-  const op = await runOperation(ready.config, settings, ready.names, context.logger, (auth) =>
-    auth.connect(),
+  const op = await runOperation(
+    ready.config,
+    settings,
+    ready.names,
+    context.logger,
+    (auth) => auth.connect(),
+    { brake: true },
   );
   const now = settings.now();
+  if (op.leaseHeld?.reason === "brake") {
+    const retryAfter = Math.max(1, Math.ceil((op.leaseHeld.heldUntil - now) / 1000));
+    return problem(
+      429,
+      "logged in less than a minute ago: at most one login a minute is made on request",
+      { retryAfterMs: retryAfter * 1000 },
+      { "retry-after": String(retryAfter) },
+    );
+  }
   if (op.leaseHeld) {
     const retryAfter = Math.max(1, Math.ceil((op.leaseHeld.heldUntil - now) / 1000));
     return problem(

@@ -26,7 +26,12 @@ export interface CreateWorkerOptions {
   recordCacheMs?: number;
   /** Request bodies up to this size are buffered so a healed request can be replayed; larger ones stream. Default 1 MiB. */
   maxReplayBodyBytes?: number;
-  /** Passed to the core as is. */
+  /**
+   * Origins (`https://app.example`) whose browser pages may call the Worker with the API key: CORS
+   * headers for exactly these, preflights answered. Default none: no page can read an answer.
+   */
+  corsOrigins?: readonly string[];
+  /** Passed to the core as is; `timeoutMs` also bounds the proxy's wait for IBKR's response headers. */
   auth?: Partial<
     Pick<
       IBAuthOptions,
@@ -56,6 +61,10 @@ export interface WorkerSettings {
   healCooldownMs: number;
   recordCacheMs: number;
   maxReplayBodyBytes: number;
+  /** How long the proxy waits for IBKR's response headers: the core's timeoutMs (default 15 000 ms). */
+  upstreamTimeoutMs: number;
+  /** Exact origins whose pages may call the Worker (CORS); none by default. */
+  corsOrigins: readonly string[];
   auth: NonNullable<CreateWorkerOptions["auth"]>;
   logger: (env: { IBAUTH_LOG_LEVEL?: string }) => Logger;
 }
@@ -77,6 +86,8 @@ export function resolveSettings(options: CreateWorkerOptions): WorkerSettings {
     healCooldownMs: options.healCooldownMs ?? 30_000,
     recordCacheMs: options.recordCacheMs ?? 30_000,
     maxReplayBodyBytes: options.maxReplayBodyBytes ?? 1024 * 1024,
+    upstreamTimeoutMs: options.auth?.timeoutMs ?? 15_000,
+    corsOrigins: options.corsOrigins ?? [],
     auth: options.auth ?? {},
     logger: (env) => {
       if (options.logger) return options.logger;

@@ -1,5 +1,16 @@
 export const PROXY_PREFIX = "/v1/api/";
 
+/** The methods the Web API uses; anything else (TRACE, CONNECT, PROPFIND…) gets 405 and never reaches IBKR. */
+export const PROXY_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+]);
+
 export type TargetResult = { ok: true; url: string } | { ok: false; reason: string };
 
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
@@ -35,6 +46,8 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
   if (path.includes("\\")) return { ok: false, reason: "backslash in path" };
   if (!PATH_CHARS.test(path)) return { ok: false, reason: "unexpected character in path" };
   if (/%(?![0-9a-f]{2})/i.test(path)) return { ok: false, reason: "malformed percent-encoding in path" };
+  // Path parameters (`..;/`, `;jsessionid=`): servers behind IBKR's CDN may read `;` as a segment end.
+  if (/;|%3b/i.test(path)) return { ok: false, reason: "path parameter (;) in path" };
   if (DANGEROUS_ESCAPE.test(path))
     return { ok: false, reason: "encoded dot, slash, backslash or percent in path" };
   const segments = path.slice(1).split("/");

@@ -1,5 +1,6 @@
 import { hasApiKey, unauthorized } from "./api-key";
 import type { IbauthWorkerEnv } from "./config";
+import { corsPolicy } from "./cors";
 import { health } from "./health";
 import { proxy } from "./proxy";
 import { problem } from "./respond";
@@ -33,10 +34,13 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
 ): IbauthWorker<Env> {
   const settings = resolveSettings(options);
   const contextFor = createRuntime(settings);
+  const cors = corsPolicy(settings.corsOrigins);
 
   async function route(request: Request, env: Env): Promise<Response> {
     const context = await contextFor(env);
     const path = new URL(request.url).pathname;
+    const preflight = cors.preflight(request);
+    if (preflight) return preflight;
     if (path === "/health" && (request.method === "GET" || request.method === "HEAD")) {
       return health(context, settings, request.method);
     }
@@ -54,7 +58,7 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
   return {
     async fetch(request, env) {
       try {
-        return await route(request, env);
+        return cors.decorate(request, await route(request, env));
       } catch (error) {
         // KV unreachable or a bug: answer 500 without details (this response may go to anyone).
         settings
@@ -63,7 +67,7 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
             { step: "worker", code: "ERR_INTERNAL" },
             `ibauth: request failed: ${error instanceof Error ? error.message : String(error)}`,
           );
-        return problem(500, "internal error; see the Worker's logs");
+        return cors.decorate(request, problem(500, "internal error; see the Worker's logs"));
       }
     },
 

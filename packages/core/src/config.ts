@@ -82,6 +82,13 @@ function validateUrl(field: string, value: string): URL {
   } catch {
     throw configError(field, `${field} "${value}" is not a URL`);
   }
+  // fetch would drop or refuse them, and they would sit in logs and status next to the origin: refuse them.
+  if (url.username || url.password) {
+    throw configError(
+      field,
+      `${field} must not carry credentials (user:password@host); put a relay's credentials in a custom fetch instead`,
+    );
+  }
   if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
     throw configError(
       field,

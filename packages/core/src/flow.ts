@@ -4,6 +4,7 @@ import { isIp } from "./config";
 import { PATHS } from "./endpoints";
 import { IbauthError, type IbauthStep } from "./errors";
 import { type Http, requestJson, requestText, withRetry } from "./http";
+import { accessTokenLifetimeMs } from "./lifetime";
 import type { BrokerageStatus, TickleResult, ValidateResult } from "./types";
 
 /** What the steps need besides HTTP: where to go and how to sign. */
@@ -58,9 +59,7 @@ export async function requestAccessToken(
     });
     const r = parse("token", TokenResponse, data, "token");
     ctx.remember(r.access_token);
-    // IBKR documents 86399 s; without expires_in assume one hour rather than forever.
-    const ttl = Number.isFinite(r.expires_in) && (r.expires_in ?? 0) > 0 ? (r.expires_in as number) : 3600;
-    return { token: r.access_token, expiresAt: now + ttl * 1000 };
+    return { token: r.access_token, expiresAt: now + accessTokenLifetimeMs(r.expires_in) };
   });
 }
 

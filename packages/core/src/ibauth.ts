@@ -5,16 +5,16 @@ import {
   createTransport,
   errorFromResponse,
   type Http,
-  ibkrMessageOf,
-  isNoBridge,
   isRedirect,
   refusedSession,
   send,
 } from "./http";
 import { importPrivateKey } from "./keys";
+import { isNoBridgeAnswer } from "./no-bridge";
 import { Pacer } from "./pacing";
 import { PacingShare } from "./pacing-share";
 import { endpointTable } from "./pacing-table";
+import { Redactor } from "./redact";
 import { parseSessionRecord, type SessionRecord } from "./store";
 import type {
   AuthState,
@@ -41,8 +41,6 @@ type SessionProblem = "unauthorized" | "no-bridge";
 const isLoginRedirect = (res: Response) =>
   res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
 
-const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
-
 /**
  * An IBKR Web API session: OAuth 2.0 login, the brokerage session, keepalive and self-healing.
  * One instance per IBKR username; share it between callers (every method is safe to call concurrently).
@@ -51,7 +49,7 @@ export class IBAuth {
   readonly #cfg: ResolvedConfig;
   readonly #http: Http;
   readonly #flow: flow.FlowContext;
-  readonly #secrets = new Set<string>();
+  readonly #secrets = new Redactor();
   readonly #flights = new Map<string, Promise<unknown>>();
   readonly #pacing: PacingShare;
   #key: Promise<CryptoKey> | undefined;
@@ -83,6 +81,8 @@ export class IBAuth {
   constructor(options: IBAuthOptions) {
     this.#cfg = resolveConfig(options);
     const cfg = this.#cfg;
+    // IBKR's error text may echo the client id or the username (in its own letter case): both are secrets.
+    this.#remember(cfg.clientId);
     this.#remember(cfg.credential);
     if (typeof cfg.privateKey === "string") this.#remember(cfg.privateKey);
     this.#http = {
@@ -323,13 +323,11 @@ export class IBAuth {
   // ---- internals ----
 
   #remember(secret: string): void {
-    if (secret.length >= 4) this.#secrets.add(secret);
+    this.#secrets.add(secret);
   }
 
   #redact(text: string): string {
-    let out = text;
-    for (const s of this.#secrets) if (out.includes(s)) out = out.split(s).join("[redacted]");
-    return out.replace(JWT_LIKE, "[redacted]");
+    return this.#secrets.redact(text);
   }
 
   /** One promise per key: concurrent callers share the work in flight. */
@@ -605,7 +603,8 @@ export class IBAuth {
     return this.#once("init", async () => {
       const status = await flow.initBrokerage(this.#flow, bearer.token, this.#cfg.compete);
       if (this.#bearer !== bearer) return status; // replaced meanwhile; its own init follows
-      this.#brokerage = status;
+      // IBKR's own words reach status() and so /health: without the secrets they may echo.
+      this.#brokerage = status.message ? { ...status, message: this.#redact(status.message) } : status;
       this.#brokerageInitAt = this.#cfg.now();
       this.#lastTickle = undefined;
       this.#epoch++;
@@ -879,6 +878,6 @@ export class IBAuth {
       .clone()
       .text()
       .catch(() => "");
-    return isNoBridge(400, ibkrMessageOf(text)) ? "no-bridge" : undefined;
+    return isNoBridgeAnswer(400, text) ? "no-bridge" : undefined;
   }
 }

@@ -5,6 +5,7 @@ export { IBAuth } from "./ibauth";
 export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export { isNoBridgeAnswer } from "./no-bridge";
 export type { AdmitOptions, PacerOptions } from "./pacing";
 export { MAX_RETRY_AFTER_MS, Pacer, parseRetryAfter } from "./pacing";
 export { PacingShare } from "./pacing-share";

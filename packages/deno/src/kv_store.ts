@@ -6,7 +6,7 @@ import {
   type SessionStore,
   silentLogger,
 } from "@ibauth/core";
-import { importSealKey, isSealed, seal, unseal } from "./seal.ts";
+import { importSealKey, isSealed, namingKeyFor, seal, unseal } from "./seal.ts";
 
 type KvKeyPart = string | number | bigint | boolean | Uint8Array;
 
@@ -22,11 +22,12 @@ export interface KvLike {
 
 export interface DenoKvStoreOptions {
   /**
-   * Tells sessions sharing one KV apart, e.g. `${clientId}:${credential}`. Only a SHA-256 of it enters
-   * the key, so it may hold the (secret) username. Default "default".
+   * Tells sessions sharing one KV apart, e.g. `${clientId}:${credential}`. Only a hash of it enters the
+   * key: an HMAC keyed by the encryption key when that is given as bytes or base64 (then a guessed
+   * username cannot be confirmed from the key), else a plain SHA-256. Default "default".
    */
   id?: string;
-  /** Key prefix. Default `["ibauth", "session"]`; the key is `[...prefix, sha256(id) in hex, first 32 chars]`. */
+  /** Key prefix. Default `["ibauth", "session"]`; the key is `[...prefix, hash(id) in hex, first 32 chars]`. */
   prefix?: KvKeyPart[];
   /**
    * Encrypts the record (AES-GCM): a CryptoKey, or 16/32 raw bytes or their base64 text. Without it the
@@ -49,10 +50,11 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
   const logger = options.logger ?? silentLogger;
   const expireIn = options.expireInMs ?? DAY_AND_AN_HOUR;
   const ready = (async () => {
-    const hash = await sha256Hex(options.id ?? "default");
-    const key = [...(options.prefix ?? ["ibauth", "session"]), hash.slice(0, 32)];
     const sealKey =
       options.encryptionKey === undefined ? undefined : await importSealKey(options.encryptionKey);
+    const naming = sealKey && options.encryptionKey ? await namingKeyFor(options.encryptionKey) : undefined;
+    const hash = await hashHex(options.id ?? "default", naming);
+    const key = [...(options.prefix ?? ["ibauth", "session"]), hash.slice(0, 32)];
     return { key, context: key.map(String).join("/"), sealKey };
   })();
   // A bad encryption key is a config error: surface it at the first use, not as an unhandled rejection.
@@ -118,7 +120,10 @@ async function guard<T>(action: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+async function hashHex(text: string, key: CryptoKey | undefined): Promise<string> {
+  const data = new TextEncoder().encode(text);
+  const digest = key
+    ? await crypto.subtle.sign("HMAC", key, data)
+    : await crypto.subtle.digest("SHA-256", data);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

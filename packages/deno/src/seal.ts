@@ -29,6 +29,31 @@ export async function importSealKey(key: CryptoKey | Uint8Array | string): Promi
   ]);
 }
 
+/**
+ * An HMAC key for naming records, derived (HKDF) from the raw encryption key, so the KV key of a session
+ * cannot be recomputed from a guessed username without the secret. A CryptoKey given as is cannot be
+ * derived from: then undefined, and the name is an unkeyed hash.
+ */
+export async function namingKeyFor(key: CryptoKey | Uint8Array | string): Promise<CryptoKey | undefined> {
+  if (typeof key === "object" && "algorithm" in key) return undefined;
+  const raw = typeof key === "string" ? fromBase64(key.trim()) : key;
+  const master = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "HKDF", false, [
+    "deriveKey",
+  ]);
+  return await crypto.subtle.deriveKey(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(0),
+      info: new TextEncoder().encode("ibauth/deno-kv/name/v1"),
+    },
+    master,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
+}
+
 function keyError(got: string): IbauthError {
   return new IbauthError(
     `the store encryption key must be 16 or 32 random bytes (or their base64), not ${got}`,

@@ -88,7 +88,21 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const path = new URL(req.url ?? "/", base).pathname;
     const report = (status: number, reason?: string) =>
       onRequest?.({ method: req.method ?? "GET", path, status, ...(reason ? { reason } : {}) });
-    emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal)
+    let request: Request;
+    try {
+      request = toRequest(req, base, abort.signal);
+    } catch {
+      // A fetch Request cannot carry TRACE (the constructor throws): a local request must never take the
+      // emulator down.
+      res.writeHead(405, {
+        "content-type": "application/json",
+        allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+      });
+      res.end(`${JSON.stringify({ error: `method ${req.method} not allowed` })}\n`);
+      report(405);
+      return;
+    }
+    emulator[HANDLE](request, lengthKnown, abort.signal)
       .then(
         async (outcome) => {
           if ("reset" in outcome) {

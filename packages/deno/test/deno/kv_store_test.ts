@@ -142,3 +142,22 @@ Deno.test("kv store: a closed KV is ERR_STORE with a hint", async () => {
       isIbauthError(e) && e.code === "ERR_STORE" && e.step === "store" && /KV write failed/.test(e.message),
   );
 });
+
+Deno.test("kv store: with an encryption key the KV key is a keyed hash (a guessed username cannot be confirmed)", async () => {
+  await withKv(async (kv) => {
+    const id = `${CANARY.clientId}:${CANARY.credential}`;
+    const random = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const [a, b] = [random(), random()];
+    const tails: string[] = [];
+    for (const encryptionKey of [a, b])
+      tails.push(...(await entriesKeyTail(kv, denoKvStore(kv, { id, encryptionKey }))));
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id)));
+    const unkeyed = Array.from(digest, (x) => x.toString(16).padStart(2, "0"))
+      .join("")
+      .slice(0, 32);
+    assert.ok(!tails.includes(unkeyed), "the KV key is the unkeyed SHA-256 of the id");
+    assert.ok(tails[0] !== tails[1], "two encryption keys name the record alike");
+    // the same secret names the same record: a restart resumes it
+    assert.deepEqual(parseSessionRecord(await denoKvStore(kv, { id, encryptionKey: a }).get()), RECORD);
+  });
+});
