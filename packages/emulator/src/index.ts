@@ -8,6 +8,7 @@ export { DEFAULT_ENDPOINT_LIMITS } from "./pacing.js";
 export {
   DEFAULT_SCOPES,
   type EmulatorClient,
+  type EmulatorOauth1Consumer,
   type EmulatorOptions,
   type FaultKind,
   type FaultSpec,

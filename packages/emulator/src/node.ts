@@ -5,6 +5,7 @@ import { createEmulator, type Emulator, HANDLE } from "./emulator.js";
 import type { EmulatorOptions } from "./types.js";
 
 export * from "./index.js";
+export { generateOauth1Credentials, type Oauth1Credentials } from "./oauth1-credentials.js";
 
 export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   /** Default 0: a free port. */
@@ -59,7 +60,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const base = `http://${req.headers.host ?? `${host}:${port}`}`;
     // the header as sent on the wire decides (Akamai answers 411 to a POST without it)
     const lengthKnown = req.headers["content-length"] !== undefined;
-    emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal)
+    // clients may sign the address they connect to while sending another Host (ibind sends api.ibkr.com)
+    const local = req.socket.localAddress ?? host;
+    const localOrigin = `http://${local.includes(":") ? `[${local}]` : local}:${req.socket.localPort}`;
+    emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal, localOrigin)
       .then(
         (outcome) => {
           if ("reset" in outcome) req.socket.destroy();
