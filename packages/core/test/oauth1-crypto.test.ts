@@ -20,6 +20,7 @@ import {
   authorizationHeader,
   hmacSha256Signature,
   percentEncode,
+  requestSigningKey,
   rsaSha256Signature,
   signatureBaseString,
 } from "../src/oauth1/signing";
@@ -209,7 +210,7 @@ describe("OAuth 1.0a signatures", () => {
     const sig = await rsaSha256Signature(key, base);
     expect(verify("sha256", Buffer.from(base), signing.publicKey, Buffer.from(sig, "base64"))).toBe(true);
     const lst = randomBytes(20);
-    expect(await hmacSha256Signature(lst, base)).toBe(
+    expect(await hmacSha256Signature(await requestSigningKey(lst), base)).toBe(
       createHmac("sha256", lst).update(base).digest("base64"),
     );
   });

@@ -19,6 +19,7 @@ import {
   bytesToBase64,
   hmacSha256Signature,
   oauthNonce,
+  requestSigningKey,
   rsaSha256Signature,
   signatureBaseString,
 } from "./signing";
@@ -43,8 +44,8 @@ export class OAuth1Mechanism implements Mechanism {
   readonly #host: MechanismHost;
   readonly #prime: bigint;
   #prepared: Promise<{ prepend: string; signatureKey: CryptoKey }> | undefined;
-  /** The LST bytes of the current key, decoded once. */
-  #lst: { token: string; bytes: Uint8Array } | undefined;
+  /** The current LST as an HMAC key, imported once. */
+  #lst: { token: string; key: Promise<CryptoKey> } | undefined;
 
   constructor(cfg: ResolvedConfig, host: MechanismHost) {
     this.#cfg = cfg;
@@ -147,7 +148,7 @@ export class OAuth1Mechanism implements Mechanism {
     const token = bytesToBase64(lst);
     this.#host.flow.remember(token);
     this.#host.flow.remember(bytesToHex(lst));
-    this.#lst = { token, bytes: lst };
+    this.#lst = { token, key: requestSigningKey(lst) };
     this.#cfg.logger.info(
       { step: "lst", reason, expiresAt: new Date(r.live_session_token_expiration).toISOString() },
       "live session token computed",
@@ -159,12 +160,13 @@ export class OAuth1Mechanism implements Mechanism {
   async authorize(key: SessionKey, method: string, url: string): Promise<string> {
     if (this.#lst?.token !== key.token) {
       // a key adopted from the store: its hex form is a secret too
-      this.#lst = { token: key.token, bytes: base64ToBytes(key.token) };
-      this.#host.flow.remember(bytesToHex(this.#lst.bytes));
+      const bytes = base64ToBytes(key.token);
+      this.#host.flow.remember(bytesToHex(bytes));
+      this.#lst = { token: key.token, key: requestSigningKey(bytes) };
     }
     const params = this.#params("HMAC-SHA256");
     const signature = await hmacSha256Signature(
-      this.#lst.bytes,
+      await this.#lst.key,
       signatureBaseString(method, new URL(url), params),
     );
     return authorizationHeader({ ...params, oauth_signature: signature }, this.#c.realm);

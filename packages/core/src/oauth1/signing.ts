@@ -46,16 +46,22 @@ export async function rsaSha256Signature(key: CryptoKey, base: string): Promise<
   return bytesToBase64(new Uint8Array(sig));
 }
 
-async function hmac(hash: "SHA-1" | "SHA-256", key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash }, false, [
-    "sign",
-  ]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, message as BufferSource));
+function hmacKey(hash: "SHA-1" | "SHA-256", key: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash }, false, ["sign"]);
 }
 
-/** HMAC-SHA256 over the base string keyed by the LST bytes, base64. */
-export async function hmacSha256Signature(lst: Uint8Array, base: string): Promise<string> {
-  return bytesToBase64(await hmac("SHA-256", lst, encoder.encode(base)));
+async function hmac(hash: "SHA-1" | "SHA-256", key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(hash, key), message as BufferSource));
+}
+
+/** The LST as a non-extractable HMAC-SHA256 key: imported once per LST, not per request. */
+export function requestSigningKey(lst: Uint8Array): Promise<CryptoKey> {
+  return hmacKey("SHA-256", lst);
+}
+
+/** HMAC-SHA256 over the base string keyed by the LST, base64. */
+export async function hmacSha256Signature(key: CryptoKey, base: string): Promise<string> {
+  return bytesToBase64(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(base))));
 }
 
 export function hmacSha1(key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
