@@ -5,6 +5,14 @@ export { IBAuth } from "./ibauth";
 export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export { checkOAuth1, type OAuth1Finding } from "./oauth1/check";
+export {
+  dhParamsFromPem,
+  OAUTH1_ENV_NAMES,
+  OAUTH1_YAML_KEYS,
+  oauth1FromConfig,
+  oauth1FromEnv,
+} from "./oauth1/settings";
 export type { Settings, SettingsSource } from "./settings";
 export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
 export type { SessionRecord, SessionStore } from "./store";
