@@ -22,16 +22,13 @@ const source = { readFile: (path: string) => readFileSync(join(dir, path), "utf8
 /** A PKCS#3 "DH PARAMETERS" PEM, as `openssl dhparam -outform PEM` writes it. */
 function dhParamPem(primeHex: string, generator: number): string {
   const int = (bytes: Buffer) => {
-    const body = bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+    const body = (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
     return Buffer.concat([Buffer.from([0x02]), len(body.length), body]);
   };
   const len = (n: number) => (n < 0x80 ? Buffer.from([n]) : Buffer.from([0x82, n >> 8, n & 0xff]));
   const content = Buffer.concat([int(Buffer.from(primeHex, "hex")), int(Buffer.from([generator]))]);
   const der = Buffer.concat([Buffer.from([0x30]), len(content.length), content]);
-  const b64 = der
-    .toString("base64")
-    .match(/.{1,64}/g)!
-    .join("\n");
+  const b64 = (der.toString("base64").match(/.{1,64}/g) ?? []).join("\n");
   return `-----BEGIN DH PARAMETERS-----\n${b64}\n-----END DH PARAMETERS-----\n`;
 }
 
