@@ -14,8 +14,8 @@ const LST = "POST /v1/api/oauth/live_session_token";
 const INIT = "POST /v1/api/iserver/auth/ssodh/init";
 
 let creds: Oauth1Credentials;
-beforeAll(() => {
-  creds = generateOauth1Credentials({ consumerKey: "CANARYC1A", credential: "canaryuser1a" });
+beforeAll(async () => {
+  creds = await generateOauth1Credentials({ consumerKey: "CANARYC1A", credential: "canaryuser1a" });
 });
 
 function bed(
@@ -132,7 +132,7 @@ describe("OAuth 1.0a session", () => {
   });
 
   it("a wrong encryption key: ERR_KEY at the lst step, before any request", async () => {
-    const other = generateOauth1Credentials();
+    const other = await generateOauth1Credentials();
     const { auth, emu } = bed({}, { encryptionKey: other.client.encryptionKey });
     const e = await rejection(auth.connect());
     expect(e.code).toBe("ERR_KEY");

@@ -32,8 +32,8 @@ function dhParamPem(primeHex: string, generator: number): string {
   return `-----BEGIN DH PARAMETERS-----\n${b64}\n-----END DH PARAMETERS-----\n`;
 }
 
-beforeAll(() => {
-  creds = generateOauth1Credentials({ consumerKey: "CANARYSET" });
+beforeAll(async () => {
+  creds = await generateOauth1Credentials({ consumerKey: "CANARYSET" });
   dir = mkdtempSync(join(tmpdir(), "ibauth-oauth1-settings-"));
   writeFileSync(join(dir, "sig.pem"), creds.client.signatureKey);
   writeFileSync(join(dir, "enc.pem"), creds.client.encryptionKey);
@@ -126,7 +126,7 @@ describe("checkOAuth1 (offline)", () => {
   });
 
   it("finds a secret for another key, a short prime, a prime that is not safe, and TESTCONS with limited_poa", async () => {
-    const other = generateOauth1Credentials();
+    const other = await generateOauth1Credentials();
     const failed = async (c: Partial<Oauth1Credentials["client"]>) =>
       (await checkOAuth1({ ...creds.client, ...c }))
         .filter((f) => !f.ok)

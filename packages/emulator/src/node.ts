@@ -5,7 +5,6 @@ import { createEmulator, type Emulator, HANDLE } from "./emulator.js";
 import type { EmulatorOptions } from "./types.js";
 
 export * from "./index.js";
-export { generateOauth1Credentials, type Oauth1Credentials } from "./oauth1-credentials.js";
 
 export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   /** Default 0: a free port. */

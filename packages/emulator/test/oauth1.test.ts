@@ -4,6 +4,7 @@ import {
   type Emulator,
   type EmulatorOptions,
   generateOauth1Credentials,
+  type Oauth1Credentials,
   startEmulator,
 } from "@ibauth/emulator/node";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,9 +13,9 @@ import { type SignOptions, TestOauth1Client } from "./oauth1-signer.js";
 
 const BASE = "http://127.0.0.1:1";
 const LST_URL = `${BASE}/v1/api/oauth/live_session_token`;
-let creds: ReturnType<typeof generateOauth1Credentials>;
-beforeAll(() => {
-  creds = generateOauth1Credentials({ consumerKey: "CANARYCK9" });
+let creds: Oauth1Credentials;
+beforeAll(async () => {
+  creds = await generateOauth1Credentials({ consumerKey: "CANARYCK9" });
 });
 
 function setup(options: Partial<EmulatorOptions> = {}) {
@@ -89,7 +90,7 @@ describe("OAuth 1.0a: live session token", () => {
 
   it("refuses a bad RSA signature, the HMAC method, a wrong realm or token, and a bad DH challenge", async () => {
     const { emu, client } = setup();
-    const other = generateOauth1Credentials({ consumerKey: "CANARYCK9" });
+    const other = await generateOauth1Credentials({ consumerKey: "CANARYCK9" });
     const foreign = new TestOauth1Client(
       { consumer: creds.consumer, client: { ...creds.client, signatureKey: other.client.signatureKey } },
       client.nowSec,

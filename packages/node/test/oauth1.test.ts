@@ -9,8 +9,8 @@ import { tempDir } from "./helpers";
 
 const ORIGIN = "http://127.0.0.1:1";
 let creds: Oauth1Credentials;
-beforeAll(() => {
-  creds = generateOauth1Credentials({ consumerKey: "NODECONS1" });
+beforeAll(async () => {
+  creds = await generateOauth1Credentials({ consumerKey: "NODECONS1" });
 });
 const emulator = () => createEmulator({ oauth1Consumers: [creds.consumer] });
 
