@@ -1,26 +1,26 @@
-// Makes a fresh clone runnable with only Node >= 20 and npm: installs the pinned pnpm's workspace
-// dependencies (through npx when pnpm is not on PATH) and builds every package. Each step prints one
-// line; the tools' own output is shown only when a step fails.
-import { execSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+// Makes a fresh clone runnable with only Node >= 20 and npm: installs the workspace dependencies
+// with the pinned pnpm (through npx when pnpm is not on PATH) and builds every package. Each step
+// prints one line; the tools' own output is shown only when a step fails. A warm run does neither:
+// the install is skipped while the lockfile's hash matches the last install, the build while no
+// package source is newer than its build.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PNPM, pnpmCommand } from "./pnpm.mjs";
 
-const PNPM = "pnpm@12.4.2";
-const quiet = process.argv.includes("--quiet");
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const STAMP = join(ROOT, "node_modules", ".ibauth-install-stamp");
 
-function pnpmCommand() {
-  try {
-    const version = execSync("pnpm --version", { stdio: ["ignore", "pipe", "ignore"] })
-      .toString()
-      .trim();
-    if (version === PNPM.split("@")[1]) return ["pnpm"];
-  } catch {}
-  return ["npx", "--yes", PNPM];
-}
-
-function run(args, label) {
+function run(args, label, quiet) {
   const [cmd, ...rest] = [...pnpmCommand(), ...args];
   if (!quiet) console.error(`[bootstrap] ${label}`);
-  const r = spawnSync(cmd, rest, { encoding: "utf8", env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
+  const r = spawnSync(cmd, rest, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" },
+  });
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `${r.error}\n` : ""}`);
     console.error(`[bootstrap] ${label} failed (exit ${r.status}). Try: npx --yes ${PNPM} install`);
@@ -28,8 +28,71 @@ function run(args, label) {
   }
 }
 
-run(
-  ["install", "--frozen-lockfile", "--reporter=silent"],
-  existsSync("node_modules") ? "checking dependencies" : "installing dependencies (first run: ~15 s)",
-);
-run(["-r", "--filter", "./packages/**", "run", "build"], "building packages");
+/** What the last install was made from: the lockfile, the Node major, the pnpm version. */
+function installKey() {
+  return createHash("sha256")
+    .update(readFileSync(join(ROOT, "pnpm-lock.yaml")))
+    .update(`${process.versions.node.split(".")[0]} ${PNPM}`)
+    .digest("hex");
+}
+
+/** The newest mtime under `path` (a file or a folder), skipping node_modules. */
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let max = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry !== "node_modules") max = Math.max(max, newest(join(path, entry)));
+  }
+  return max;
+}
+
+/** The oldest mtime of the files directly in `dir` (tsup rewrites them all), or 0 when there are none. */
+function oldestBuilt(dir) {
+  if (!existsSync(dir)) return 0;
+  const times = readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs);
+  return times.length ? Math.min(...times) : 0;
+}
+
+/** Packages with a tsup build whose dist is missing or older than a source file or build setting. */
+function staleBuilds() {
+  const packages = join(ROOT, "packages");
+  return readdirSync(packages).filter((name) => {
+    const dir = join(packages, name);
+    if (!existsSync(join(dir, "tsup.config.ts"))) return false;
+    const sources = Math.max(
+      newest(join(dir, "src")),
+      newest(join(dir, "package.json")),
+      newest(join(dir, "tsup.config.ts")),
+    );
+    return oldestBuilt(join(dir, "dist")) < sources;
+  });
+}
+
+/** Installs and builds what is out of date; `quiet` drops the progress lines (failures still print). */
+export function bootstrap({ quiet = false } = {}) {
+  const key = installKey();
+  const installed = existsSync(STAMP) && readFileSync(STAMP, "utf8") === key;
+  if (!installed) {
+    run(
+      ["install", "--frozen-lockfile", "--reporter=silent"],
+      existsSync(join(ROOT, "node_modules"))
+        ? "updating dependencies"
+        : "installing dependencies (first run: ~15 s)",
+      quiet,
+    );
+    writeFileSync(STAMP, key);
+  }
+  // One build of everything when anything is stale: pnpm orders the packages by their dependencies.
+  const stale = staleBuilds();
+  if (!installed || stale.length > 0)
+    run(
+      ["-r", "--filter", "./packages/**", "run", "build"],
+      `building packages${stale.length ? ` (${stale.join(", ")} changed)` : ""}`,
+      quiet,
+    );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  bootstrap({ quiet: process.argv.includes("--quiet") });

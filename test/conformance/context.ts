@@ -89,6 +89,9 @@ export async function runCase(c: Case, transport: Transport): Promise<void> {
     const ctx = buildContext(transport, opened, keys, oauth1);
     await c.run(ctx.ctx);
     ctx.assertNoLeaks();
+    // what IBKR may not refuse but no IBKR sample sends (e.g. Content-Type on a bodyless POST)
+    const violations = await opened.emu.violations();
+    if (violations.length) throw new Error(`protocol violations: ${violations.join("; ")}`);
   } finally {
     await opened.close();
   }

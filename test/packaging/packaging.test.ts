@@ -2,17 +2,20 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { envWithPnpm } from "../../scripts/pnpm.mjs";
 import { runtimeUsages } from "./runtime-scan";
 
 const ROOT = join(import.meta.dirname, "../..");
 const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
+// publint and attw spawn `pnpm pack` themselves: give them the pinned pnpm even when none is installed.
+const ENV = envWithPnpm({ ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" });
 
 function run(command: string, args: string[], cwd: string): { ok: boolean; output: string } {
   const r = spawnSync(command, args, {
     cwd,
     encoding: "utf8",
     timeout: 150_000,
-    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    env: ENV,
   });
   return {
     ok: r.status === 0,

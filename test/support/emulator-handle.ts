@@ -26,6 +26,8 @@ export interface EmulatorHandle {
   triggerDailyReset(): Promise<void>;
   /** Requests served, keyed "METHOD /path". */
   counts(): Promise<Record<string, number>>;
+  /** Protocol violations the emulator recorded (e.g. Content-Type on a bodyless POST). */
+  violations(): Promise<string[]>;
 }
 
 /** What the suite needs to create an emulator; JSON-serialisable so a page can ask a server for one. */
@@ -69,6 +71,7 @@ export function localHandle(emulator: LocalEmulator): EmulatorHandle {
     advance: async (ms) => void emulator.advance(ms),
     triggerDailyReset: async () => void emulator.triggerDailyReset(),
     counts: async () => ({ ...emulator.counts() }),
+    violations: async () => emulator.state().violations,
   };
 }
 
@@ -95,6 +98,11 @@ export function remoteHandle(baseUrl: string, transport: typeof fetch = fetch): 
     advance: async (ms) => void (await control("advance", { ms })),
     triggerDailyReset: async () => void (await control("triggerDailyReset")),
     counts: async () => (await control("counts")) as Record<string, number>,
+    violations: async () => {
+      const res = await transport(`${baseUrl}/__emulator/state`);
+      if (!res.ok) throw new Error(`emulator state: HTTP ${res.status}`);
+      return ((await res.json()) as { violations: string[] }).violations;
+    },
   };
 }
 

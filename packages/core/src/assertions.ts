@@ -5,7 +5,7 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /**
  * The private_key_jwt client assertion for the token endpoint. Short-lived (IBKR's samples: iat-10,
- * exp+20; we allow 60 s for clock skew) and signed anew for every attempt.
+ * exp+20; we allow 60 s for clock skew, as ibind does) and signed anew for every attempt.
  */
 export function signClientAssertion(
   key: CryptoKey,
@@ -24,11 +24,20 @@ export function signClientAssertion(
 
 /**
  * The body of POST /gw/api/v1/sso-sessions: the IBKR username and the IP(s) the session may be used
- * from. 600 s lifetime, as the Python ibauth sends and IBKR accepts; it is used once, at once.
+ * from. `exp = iat + lifetimeSec` (86 400 by default, as every IBKR sample): it authorises a session, so
+ * a shorter one may bound the session (unknown at IBKR, enforced by the emulator).
  */
 export function signSsoAssertion(
   key: CryptoKey,
-  o: { clientId: string; kid: string; credential: string; ip: string; alternativeIps: string[]; now: number },
+  o: {
+    clientId: string;
+    kid: string;
+    credential: string;
+    ip: string;
+    alternativeIps: string[];
+    now: number;
+    lifetimeSec: number;
+  },
 ): Promise<string> {
   const t = seconds(o.now);
   const claims: Record<string, unknown> = { credential: o.credential, ip: o.ip };
@@ -37,6 +46,6 @@ export function signSsoAssertion(
     .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: o.kid })
     .setIssuer(o.clientId)
     .setIssuedAt(t)
-    .setExpirationTime(t + 600)
+    .setExpirationTime(t + o.lifetimeSec)
     .sign(key);
 }

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { IbauthError } from "./errors";
 import { type Logger, silentLogger } from "./log";
+import type { EndpointLimits } from "./pacing-table";
 import { memoryStore, type SessionStore } from "./store";
 import type { IBAuthOAuth1Options, IBAuthOptions, OAuth1Credentials } from "./types";
 
@@ -42,7 +43,9 @@ export interface ResolvedConfig {
   refreshMarginMs: number;
   retryAttempts: number;
   retryBaseDelayMs: number;
+  ssoLifetimeSec: number;
   sleep: (ms: number) => Promise<void>;
+  endpointLimits: EndpointLimits;
 }
 
 function configError(field: string, message: string): IbauthError {
@@ -114,6 +117,7 @@ const OAUTH2_ONLY = [
   "alternativeIps",
   "ipLookupUrl",
   "scope",
+  "ssoLifetimeSec",
 ] as const;
 
 const Common = {
@@ -134,6 +138,18 @@ const Common = {
     }),
   ),
   sleep: v.optional(fn),
+  endpointLimits: v.optional(
+    v.record(
+      v.string(),
+      v.nullable(
+        v.object({
+          requests: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+          perMs: v.optional(v.pipe(v.number(), v.minValue(1))),
+          concurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+        }),
+      ),
+    ),
+  ),
 };
 
 const Options = v.object({
@@ -145,6 +161,7 @@ const Options = v.object({
   alternativeIps: v.optional(v.array(v.string())),
   ipLookupUrl: v.optional(v.string()),
   scope: v.optional(nonEmpty),
+  ssoLifetimeSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86_400))),
   ...Common,
 });
 
@@ -180,7 +197,7 @@ function invalidOptions(issues: v.BaseIssue<unknown>[], options: object): Ibauth
 type CommonOutput = v.InferOutput<v.ObjectSchema<typeof Common, undefined>>;
 
 /** The settings both modes share, with their defaults. */
-function resolveCommon(o: CommonOutput) {
+function resolveCommon(o: CommonOutput, store: SessionStore | undefined) {
   const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw configError("fetch", "no global fetch in this runtime: pass options.fetch");
   return {
@@ -188,7 +205,8 @@ function resolveCommon(o: CommonOutput) {
     baseUrl: o.baseUrl === undefined ? undefined : validateBaseUrl(o.baseUrl),
     compete: o.compete ?? true,
     fetch: fetchImpl,
-    store: (o.store as SessionStore | undefined) ?? memoryStore(),
+    // the caller's object itself: the parsed copy would drop its optional members (pacing)
+    store: store ?? memoryStore(),
     logger: (o.logger as Logger | undefined) ?? silentLogger,
     now: (o.now as (() => number) | undefined) ?? Date.now,
     userAgent: o.userAgent ?? `ibauth-ts/${VERSION}`,
@@ -199,6 +217,7 @@ function resolveCommon(o: CommonOutput) {
     sleep:
       (o.sleep as ((ms: number) => Promise<void>) | undefined) ??
       ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    endpointLimits: o.endpointLimits ?? {},
   };
 }
 
@@ -210,7 +229,7 @@ function resolveOAuth1(options: IBAuthOAuth1Options): ResolvedConfig {
   if (!parsed.success) throw invalidOptions(parsed.issues, options);
   const { oauth1: c, ...common } = parsed.output;
   return {
-    ...resolveCommon(common),
+    ...resolveCommon(common, options.store),
     oauth1: {
       ...c,
       signatureKey: c.signatureKey as string | CryptoKey,
@@ -227,6 +246,7 @@ function resolveOAuth1(options: IBAuthOAuth1Options): ResolvedConfig {
     alternativeIps: [],
     ipLookupUrl: "",
     scope: "",
+    ssoLifetimeSec: 86_400,
   };
 }
 
@@ -248,7 +268,7 @@ export function resolveConfig(options: IBAuthOptions | IBAuthOAuth1Options): Res
   const ipLookupUrl = o.ipLookupUrl ?? DEFAULT_IP_LOOKUP_URL;
   validateUrl("ipLookupUrl", ipLookupUrl);
   return {
-    ...resolveCommon(o),
+    ...resolveCommon(o, options.store),
     oauth1: undefined,
     clientId: o.clientId,
     clientKeyId: o.clientKeyId,
@@ -258,6 +278,7 @@ export function resolveConfig(options: IBAuthOptions | IBAuthOAuth1Options): Res
     alternativeIps: (o.alternativeIps ?? []).map((a) => a.trim()),
     ipLookupUrl,
     scope: o.scope ?? "sso-sessions.write",
+    ssoLifetimeSec: o.ssoLifetimeSec ?? 86_400,
   };
 }
 

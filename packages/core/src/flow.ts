@@ -18,6 +18,8 @@ export interface FlowContext {
 export interface SigningContext extends FlowContext {
   clientId: string;
   kid: string;
+  /** `exp − iat` of the sso-sessions JWT. */
+  ssoLifetimeSec: number;
   key: () => Promise<CryptoKey>;
 }
 
@@ -83,19 +85,37 @@ export async function lookupPublicIp(ctx: FlowContext, url: string): Promise<str
 
 const BearerResponse = v.object({ access_token: v.pipe(v.string(), v.minLength(1)) });
 
-/** POST /gw/api/v1/sso-sessions: the signed {credential, ip} JWT buys the SSO bearer token. */
+export interface BearerClaims {
+  credential: string;
+  ip: string;
+  alternativeIps: string[];
+}
+
+/** Signs the sso-sessions JWT; needs the IP but not the access token, so a login signs it while the token request is out. */
+export async function signBearerRequest(ctx: SigningContext, claims: BearerClaims): Promise<string> {
+  const jwt = await signSsoAssertion(await ctx.key(), {
+    clientId: ctx.clientId,
+    kid: ctx.kid,
+    now: ctx.http.now(),
+    lifetimeSec: ctx.ssoLifetimeSec,
+    ...claims,
+  });
+  ctx.remember(jwt);
+  return jwt;
+}
+
+/**
+ * POST /gw/api/v1/sso-sessions: the signed {credential, ip} JWT buys the SSO bearer token. The first
+ * attempt may send a JWT signed ahead (`signed`); a retry signs anew.
+ */
 export async function requestBearer(
   ctx: SigningContext,
-  o: { accessToken: string; credential: string; ip: string; alternativeIps: string[] },
+  o: BearerClaims & { accessToken: string; signed?: string },
 ): Promise<string> {
+  let signed = o.signed;
   return withRetry(ctx.http, "bearer", async () => {
-    const jwt = await signSsoAssertion(await ctx.key(), {
-      clientId: ctx.clientId,
-      kid: ctx.kid,
-      now: ctx.http.now(),
-      ...o,
-    });
-    ctx.remember(jwt);
+    const jwt = signed ?? (await signBearerRequest(ctx, o));
+    signed = undefined;
     const data = await requestJson(ctx.http, {
       step: "bearer",
       method: "POST",
@@ -109,12 +129,15 @@ export async function requestBearer(
   });
 }
 
+// IBKR's schemas mark most fields optional, and its answers carry nulls for some: both count as absent.
+const bool = v.nullish(v.boolean(), false);
+
 const Status = v.object({
-  authenticated: v.optional(v.boolean(), false),
-  competing: v.optional(v.boolean(), false),
-  connected: v.optional(v.boolean(), false),
-  established: v.optional(v.boolean()),
-  message: v.optional(v.string()),
+  authenticated: bool,
+  competing: bool,
+  connected: bool,
+  established: v.nullish(v.boolean()),
+  message: v.nullish(v.string()),
 });
 
 function toStatus(s: v.InferOutput<typeof Status>): BrokerageStatus {
@@ -122,7 +145,7 @@ function toStatus(s: v.InferOutput<typeof Status>): BrokerageStatus {
     authenticated: s.authenticated,
     competing: s.competing,
     connected: s.connected,
-    ...(s.established === undefined ? {} : { established: s.established }),
+    ...(s.established == null ? {} : { established: s.established }),
     ...(s.message ? { message: s.message } : {}),
   };
 }
@@ -157,11 +180,11 @@ export async function initBrokerage(
 }
 
 const Tickle = v.object({
-  session: v.optional(v.string(), ""),
-  ssoExpires: v.optional(v.number(), 0),
-  userId: v.optional(v.number()),
-  error: v.optional(v.string()),
-  iserver: v.optional(v.object({ authStatus: v.optional(Status) })),
+  session: v.nullish(v.string(), ""),
+  ssoExpires: v.nullish(v.number(), 0),
+  userId: v.nullish(v.number()),
+  error: v.nullish(v.string()),
+  iserver: v.nullish(v.object({ authStatus: v.nullish(Status) })),
 });
 
 /** POST /v1/api/tickle: keeps the session alive and reports the brokerage status. Not retried: the next tick is the retry. */
@@ -188,17 +211,17 @@ export async function tickle(ctx: FlowContext, auth: Authorize): Promise<TickleR
     ...status,
     session: t.session,
     ssoExpires: t.ssoExpires,
-    ...(t.userId === undefined ? {} : { userId: t.userId }),
+    ...(t.userId == null ? {} : { userId: t.userId }),
   };
 }
 
 const Validate = v.object({
-  RESULT: v.optional(v.boolean()),
-  USER_ID: v.optional(v.number()),
-  EXPIRES: v.optional(v.number()),
-  LOGIN_TYPE: v.optional(v.number()),
-  loginType: v.optional(v.number()),
-  region: v.optional(v.string()),
+  RESULT: v.nullish(v.boolean()),
+  USER_ID: v.nullish(v.number()),
+  EXPIRES: v.nullish(v.number()),
+  LOGIN_TYPE: v.nullish(v.number()),
+  loginType: v.nullish(v.number()),
+  region: v.nullish(v.string()),
 });
 
 /** GET /v1/api/sso/validate. */
@@ -211,14 +234,14 @@ export async function validateSso(ctx: FlowContext, auth: Authorize): Promise<Va
   const loginType = r.LOGIN_TYPE ?? r.loginType;
   return {
     valid: r.RESULT === true,
-    ...(r.USER_ID === undefined ? {} : { userId: r.USER_ID }),
-    ...(r.EXPIRES === undefined ? {} : { expiresMs: r.EXPIRES }),
-    ...(loginType === undefined ? {} : { paper: loginType === 2 }),
-    ...(r.region === undefined ? {} : { region: r.region }),
+    ...(r.USER_ID == null ? {} : { userId: r.USER_ID }),
+    ...(r.EXPIRES == null ? {} : { expiresMs: r.EXPIRES }),
+    ...(loginType == null ? {} : { paper: loginType === 2 }),
+    ...(r.region == null ? {} : { region: r.region }),
   };
 }
 
-/** POST /v1/api/logout. */
+/** POST /v1/api/logout. Any 2xx is a logout, whatever its body (IBKR documents `{"status":true}`; empty and non-JSON bodies happen). */
 export async function logout(ctx: FlowContext, auth: Authorize): Promise<void> {
-  await requestJson(ctx.http, { step: "logout", ...authorized(auth, "POST", ctx.origin + PATHS.logout) });
+  await requestText(ctx.http, { step: "logout", ...authorized(auth, "POST", ctx.origin + PATHS.logout) });
 }

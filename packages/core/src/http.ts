@@ -1,10 +1,14 @@
+import { createFetch, type FetchContext } from "ofetch";
 import { IbauthError, type IbauthErrorCode, type IbauthStep } from "./errors";
 import type { Logger } from "./log";
 import { type Pacer, parseRetryAfter } from "./pacing";
 
+/** The ofetch instance every request of the core goes through. */
+export type Transport = ReturnType<typeof createFetch>;
+
 /** What every request needs; one instance per IBAuth. */
 export interface Http {
-  fetch: typeof fetch;
+  transport: Transport;
   userAgent: string;
   timeoutMs: number;
   logger: Logger;
@@ -20,12 +24,29 @@ export interface Http {
   redact: (text: string) => string;
 }
 
+/**
+ * ofetch over the injected fetch. ofetch passes its whole options object (hooks, retry, timeout…) as the
+ * RequestInit: the runtime's fetch gets a plain one, so an injected fetch (a test double, a relay, the
+ * emulator's handler) sees exactly what goes on the wire.
+ */
+export function createTransport(runtimeFetch: typeof fetch): Transport {
+  const plain: typeof fetch = (input, init) =>
+    runtimeFetch(input, {
+      method: init?.method,
+      headers: init?.headers,
+      body: init?.body ?? null,
+      signal: init?.signal ?? null,
+      redirect: init?.redirect ?? "manual",
+    });
+  return createFetch({ fetch: plain });
+}
+
 export interface Call {
   step: IbauthStep;
   method: string;
   url: string;
   headers?: HeadersInit;
-  /** The SDK's own bodies are strings, so fetch sets Content-Length itself (Akamai answers 411 without it). */
+  /** Strings and bytes only from the SDK, so fetch sets Content-Length itself (Akamai answers 411 without it). */
   body?: BodyInit | null | undefined;
   signal?: AbortSignal | undefined;
   /** Runs once the request has its pacing slot, just before it goes out: a queued request takes the bearer of that moment. */
@@ -33,34 +54,75 @@ export interface Call {
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/**
+ * The body of a bodyless POST (/tickle, /logout): zero bytes, so fetch sends `Content-Length: 0` and no
+ * Content-Type (an empty string would add `text/plain;charset=UTF-8`, which no IBKR sample sends).
+ */
+const NO_BYTES = new Uint8Array(0);
 
 /** The path of an absolute URL, for log lines: no query (it can hold account ids), no second URL parse per request. */
 const pathOf = (url: string) => url.replace(/^[a-z]+:\/\/[^/]*/i, "").split(/[?#]/)[0] || "/";
 
-/** Sends one request with a timeout, a User-Agent and pacing; network failures become typed errors. */
+/**
+ * Sends one request through ofetch: pacing, User-Agent and the bearer in its onRequest hook, logging and
+ * the 429 penalty in onResponse, its timeout. IBKR's answer comes back unread whatever its status
+ * (`ignoreResponseError`, `responseType: "stream"`); no ofetch retry: `withRetry` re-signs each attempt
+ * and waits on the injected clock. Network failures become typed errors.
+ */
 export async function send(http: Http, call: Call): Promise<Response> {
   const pacer = pacerFor(http, call.step);
-  await pacer.admit(call.step);
-  const headers = new Headers(call.headers);
-  await call.beforeSend?.(headers);
-  const timeout = AbortSignal.timeout(http.timeoutMs);
-  const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
-  headers.set("User-Agent", http.userAgent);
-  if (!headers.has("Accept")) headers.set("Accept", "*/*");
-  const started = http.now();
   const path = pathOf(call.url);
-  let res: Response;
+  let started = 0;
+  let timeout: AbortSignal | undefined;
+  // release ends this request's share of a concurrency cap (IBKR's history endpoint: 5 in flight)
+  let release = () => {};
+  const onRequest = async ({ options }: FetchContext) => {
+    release = await pacer.admit(call.step, { path, signal: call.signal });
+    const headers = options.headers as Headers;
+    await call.beforeSend?.(headers);
+    headers.set("User-Agent", http.userAgent);
+    if (!headers.has("Accept")) headers.set("Accept", "*/*");
+    // ofetch's own timeout only runs without a caller signal; with one, both abort the request.
+    if (call.signal) {
+      timeout = AbortSignal.timeout(http.timeoutMs);
+      options.signal = AbortSignal.any([timeout, call.signal]);
+    }
+    started = http.now();
+  };
+  const onResponse = ({ response }: FetchContext) => {
+    const res = response as Response;
+    http.logger.debug(
+      { step: call.step, method: call.method, path, status: res.status, ms: http.now() - started },
+      "response",
+    );
+    if (res.status !== 429) return;
+    const ms = pacer.penalize(parseRetryAfter(res.headers.get("Retry-After"), http.now()));
+    http.logger.warn(
+      { step: call.step, path, retryAfterMs: ms },
+      call.step === "ip"
+        ? "rate-limited by the IP lookup service"
+        : "rate-limited by IBKR; pausing all requests",
+    );
+  };
   try {
-    // A POST always carries a body (maybe empty) so that every runtime sends Content-Length.
-    res = await http.fetch(call.url, {
+    return await http.transport.raw(call.url, {
       method: call.method,
-      headers,
-      body: call.body ?? (BODY_METHODS.has(call.method) ? "" : undefined),
-      signal,
+      headers: call.headers,
+      // A POST always carries a body (maybe empty) so that every runtime sends Content-Length.
+      body: call.body ?? (BODY_METHODS.has(call.method) ? NO_BYTES : undefined),
+      ...(call.signal ? {} : { timeout: http.timeoutMs }),
+      retry: false,
       redirect: "manual",
+      responseType: "stream",
+      ignoreResponseError: true,
+      onRequest,
+      onResponse,
     });
-  } catch (cause) {
-    const code: IbauthErrorCode = timeout.aborted
+  } catch (e) {
+    if (e instanceof IbauthError) throw e; // the pacer refused before sending
+    const failure = (e as { cause?: unknown }).cause ?? e;
+    const timedOut = timeout ? timeout.aborted : !call.signal && (failure as Error)?.name === "TimeoutError";
+    const code: IbauthErrorCode = timedOut
       ? "ERR_TIMEOUT"
       : call.signal?.aborted
         ? "ERR_ABORTED"
@@ -74,34 +136,52 @@ export async function send(http: Http, call: Call): Promise<Response> {
         ? `no answer within ${http.timeoutMs} ms`
         : code === "ERR_ABORTED"
           ? "aborted by the caller"
-          : "no HTTP answer (DNS, refused or reset connection)",
+          : noAnswer(call.url, failure).message,
       {
         code,
         step: call.step,
-        cause: code === "ERR_NETWORK" ? redactCause(cause, http) : undefined,
-        ...(code === "ERR_NETWORK"
-          ? { hint: "IBKR restarts nightly; a retry usually succeeds. Check the network if it persists" }
-          : {}),
+        cause: code === "ERR_NETWORK" ? redactCause(failure, http) : undefined,
+        ...(code === "ERR_NETWORK" ? { hint: noAnswer(call.url, failure).hint } : {}),
       },
     );
+  } finally {
+    release();
   }
-  http.logger.debug(
-    { step: call.step, method: call.method, path, status: res.status, ms: http.now() - started },
-    "response",
-  );
-  if (res.status === 429) {
-    const ms = pacer.penalize(parseRetryAfter(res.headers.get("Retry-After"), http.now()));
-    http.logger.warn(
-      { step: call.step, path, retryAfterMs: ms },
-      call.step === "ip"
-        ? "rate-limited by the IP lookup service"
-        : "rate-limited by IBKR; pausing all requests",
-    );
-  }
-  return res;
 }
 
 const pacerFor = (http: Http, step: IbauthStep): Pacer => (step === "ip" ? http.ipPacer : http.pacer);
+
+/** The errno a runtime put on a failed fetch (undici: `cause.code`), if any. */
+function errnoOf(error: unknown): string | undefined {
+  let current = error as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; current && depth < 3; depth++, current = current.cause as typeof current) {
+    if (typeof current.code === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(current.code))
+      return current.code;
+  }
+  return undefined;
+}
+
+/**
+ * "no HTTP answer from http://127.0.0.1:5000 (ECONNREFUSED)": the origin only (a path or query
+ * could carry anything), and a hint for where it went: nothing listening on this machine is not
+ * IBKR's nightly restart.
+ */
+function noAnswer(url: string, cause: unknown): { message: string; hint: string } {
+  let origin = "the server";
+  let loopback = false;
+  try {
+    const u = new URL(url);
+    origin = u.origin;
+    loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname);
+  } catch {}
+  const errno = errnoOf(cause);
+  return {
+    message: `no HTTP answer from ${origin}${errno ? ` (${errno})` : " (DNS, refused or reset connection)"}`,
+    hint: loopback
+      ? `nothing answers at ${origin} on this machine: start what should listen there (\`ibauth emulator\`, a proxy) or fix base_url`
+      : "IBKR restarts nightly; a retry usually succeeds. Check the network, base_url and domain if it persists",
+  };
+}
 
 function redactCause(cause: unknown, http: Http): Error {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -180,6 +260,12 @@ export function errorFromResponse(step: IbauthStep, res: Response, text: string,
       hint: "The access token expired or was revoked; a new one is needed",
     });
   }
+  if (isRedirect(res))
+    return new IbauthError(`IBKR redirected (${status || "opaque"}) instead of answering`, {
+      ...base,
+      code: "ERR_SESSION",
+      hint: `${SESSION_HINT}. IBKR's gateway sends a session it does not accept to its login page`,
+    });
   if (status === 401)
     return new IbauthError("not authorised", { ...base, code: "ERR_AUTH", hint: SESSION_HINT });
   if (status === 410) {
@@ -213,6 +299,18 @@ export function errorFromResponse(step: IbauthStep, res: Response, text: string,
     ...base,
     code: "ERR_HTTP",
   });
+}
+
+/** A 3xx (or a browser's opaque redirect): IBKR sends a session it refuses to /sso/Login. */
+export function isRedirect(res: Response): boolean {
+  return res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400);
+}
+
+/** IBKR refused the session: 401, or a redirect to its login page. */
+export function refusedSession(e: unknown): e is IbauthError {
+  if (!(e instanceof IbauthError) || e.status === undefined) return false;
+  // a redirect is ERR_SESSION with a status below 400 (0 for a browser's opaque redirect)
+  return e.status === 401 || (e.code === "ERR_SESSION" && e.status < 400);
 }
 
 export function isNoBridge(status: number, message: string | undefined): boolean {
@@ -249,10 +347,33 @@ export async function requestText(http: Http, call: Call): Promise<string> {
   return (await exchange(http, call)).text;
 }
 
+/** The most the core reads of an answer to its own steps; IBKR's are a few hundred bytes. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads an answer as text, refusing (and cancelling) one larger than MAX_ANSWER_BYTES. */
 async function readText(http: Http, step: IbauthStep, res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return await res.text();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_ANSWER_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        throw new IbauthError(`the answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB`, {
+          code: "ERR_PROTOCOL",
+          step,
+          status: res.status,
+          hint: "IBKR's answers to login steps are small: something between you and IBKR (a proxy, a captive portal) answered instead",
+        });
+      }
+      chunks.push(value);
+    }
   } catch (cause) {
+    if (cause instanceof IbauthError) throw cause;
     throw new IbauthError("the answer broke off", {
       code: "ERR_NETWORK",
       step,
@@ -260,6 +381,13 @@ async function readText(http: Http, step: IbauthStep, res: Response): Promise<st
       cause: redactCause(cause, http),
     });
   }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** Transient failures worth another attempt: no answer, 5xx, an unreadable 2xx. Never 4xx or 429. */

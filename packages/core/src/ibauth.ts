@@ -1,11 +1,22 @@
 import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
 import { IbauthError, isIbauthError } from "./errors";
 import * as flow from "./flow";
-import { errorFromResponse, type Http, ibkrMessageOf, isNoBridge, send } from "./http";
+import {
+  createTransport,
+  errorFromResponse,
+  type Http,
+  ibkrMessageOf,
+  isNoBridge,
+  isRedirect,
+  refusedSession,
+  send,
+} from "./http";
 import type { Mechanism, MechanismHost, SessionKey } from "./mechanism";
 import { OAuth1Mechanism } from "./oauth1/mechanism";
 import { OAuth2Mechanism } from "./oauth2";
 import { Pacer } from "./pacing";
+import { PacingShare } from "./pacing-share";
+import { endpointTable } from "./pacing-table";
 import { parseSessionRecord, type SessionRecord } from "./store";
 import type {
   AuthState,
@@ -30,6 +41,9 @@ const FRESH_BEARER_MS = 30_000;
 type Bearer = SessionKey;
 type SessionProblem = "unauthorized" | "no-bridge";
 
+const isLoginRedirect = (res: Response) =>
+  res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
+
 const JWT_LIKE = /eyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
 
 /**
@@ -43,10 +57,13 @@ export class IBAuth {
   readonly #flow: flow.FlowContext;
   readonly #secrets = new Set<string>();
   readonly #flights = new Map<string, Promise<unknown>>();
+  readonly #pacing: PacingShare;
   readonly #mech: Mechanism;
   #owner: Promise<string> | undefined;
   #loaded = false;
   #lastSaved: string | undefined;
+  /** Store operations whose failure was already warned about (warned again after one succeeds). */
+  #storeWarned = new Set<"read" | "write" | "delete">();
   #bearer: Bearer | undefined;
   #brokerageInitAt: number | undefined;
   #brokerage: BrokerageStatus | undefined;
@@ -72,7 +89,7 @@ export class IBAuth {
     this.#remember(cfg.credential);
     if (typeof cfg.privateKey === "string") this.#remember(cfg.privateKey);
     this.#http = {
-      fetch: cfg.fetch,
+      transport: createTransport(cfg.fetch),
       userAgent: cfg.userAgent,
       timeoutMs: cfg.timeoutMs,
       logger: cfg.logger,
@@ -80,10 +97,15 @@ export class IBAuth {
       sleep: cfg.sleep,
       retryAttempts: cfg.retryAttempts,
       retryBaseDelayMs: cfg.retryBaseDelayMs,
-      pacer: new Pacer(cfg.now, cfg.sleep),
+      pacer: new Pacer(cfg.now, cfg.sleep, {
+        table: endpointTable(cfg.endpointLimits),
+        // rows shorter than the store's staleness are not worth sharing (KV: 60 s, so only validate)
+        persistMinMs: Math.max(1000, cfg.store.pacing?.staleMs ?? 0),
+      }),
       ipPacer: new Pacer(cfg.now, cfg.sleep),
       redact: (text) => this.#redact(text),
     };
+    this.#pacing = new PacingShare(cfg.store, this.#http.pacer, () => this.#owner$(), cfg.logger);
     const self = this;
     this.#flow = {
       http: this.#http,
@@ -142,16 +164,21 @@ export class IBAuth {
   /** sso/validate. IBKR allows it once a minute: a second call within the minute gets the same answer. */
   async validateSso(): Promise<ValidateResult> {
     const bearer = await this.#ensureBearer();
+    return this.#run(() => this.#validate(bearer));
+  }
+
+  /** sso/validate at most once a minute per bearer: a second call within the minute gets the same answer. */
+  #validate(bearer: Bearer): Promise<ValidateResult> {
     const last = this.#lastValidate;
     if (last && last.epoch === this.#epoch && this.#cfg.now() - last.at < VALIDATE_INTERVAL_MS)
-      return last.result;
-    return this.#run(() =>
-      this.#once("validate", async () => {
-        const result = await flow.validateSso(this.#flow, this.#authFor(bearer));
-        this.#lastValidate = { at: this.#cfg.now(), epoch: this.#epoch, result };
-        return result;
-      }),
-    );
+      return Promise.resolve(last.result);
+    return this.#once("validate", async () => {
+      const epoch = this.#epoch;
+      const result = await flow.validateSso(this.#flow, this.#authFor(bearer));
+      this.#lastValidate = { at: this.#cfg.now(), epoch, result };
+      await this.#save();
+      return result;
+    });
   }
 
   /** /tickle, without healing: use `tick()` to keep a session alive. Calls within a second share one answer. */
@@ -170,7 +197,7 @@ export class IBAuth {
       if (bearer) await flow.logout(this.#flow, this.#authFor(bearer));
     } catch (e) {
       // A dead session is as logged out as it gets.
-      if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+      if (!refusedSession(e)) throw this.#fail(e);
     } finally {
       await this.#storeDelete();
     }
@@ -197,7 +224,11 @@ export class IBAuth {
         await this.#run(() => this.#relogin("the session key expires"));
       } else if (!this.#bearer || this.#brokerageInitAt === undefined) {
         this.#setState("connecting");
-        await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        await this.#underLoginLock(async () => {
+          // another process on this store may have logged in while this one waited for the lock
+          if (await this.#adoptNewerFromStore()) return;
+          await this.#run(async () => this.#initOrRelogin(this.#bearer ?? (await this.#newBearer("login"))));
+        });
       }
       this.#setState("connected");
     });
@@ -234,6 +265,7 @@ export class IBAuth {
     return this.#once("tick", async () => {
       await this.#load();
       if (this.#state === "closed") return { action: "skipped", status: this.status() };
+      await this.#pacing.load(); // another process may have tickled, or met a 429, since
       if (await this.#adoptNewerFromStore())
         this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
       if (!this.#bearer || this.#brokerageInitAt === undefined) {
@@ -250,7 +282,7 @@ export class IBAuth {
       try {
         result = await this.#tickleShared(true);
       } catch (e) {
-        if (!(isIbauthError(e) && e.status === 401)) throw this.#fail(e);
+        if (!refusedSession(e)) throw this.#fail(e);
         await this.#run(() => this.#relogin("tickle refused the bearer"));
         this.#setState("connected");
         return { action: "relogin", status: this.status() };
@@ -290,6 +322,7 @@ export class IBAuth {
       domain: this.#cfg.domain,
       ...this.#mech.status(this.#bearer),
       ...(this.#bearer ? { bearerCreatedAt: this.#bearer.createdAt } : {}),
+
       ...(this.#brokerage ? { brokerage: { ...this.#brokerage } } : {}),
       ...(t ? { lastTickleAt: t.at, ssoExpiresMs: t.result.ssoExpires } : {}),
       ...(penalty > this.#cfg.now() ? { rateLimitedUntil: penalty } : {}),
@@ -333,6 +366,7 @@ export class IBAuth {
     try {
       return await fn();
     } catch (e) {
+      await this.#pacing.flushed(); // a 429's penalty reaches the store before the caller (a CLI) exits
       throw this.#fail(e);
     }
   }
@@ -380,21 +414,22 @@ export class IBAuth {
   }
 
   async #readStore(): Promise<SessionRecord | undefined> {
+    let stored: unknown;
     try {
-      const record = parseSessionRecord(await this.#cfg.store.get());
-      return record && record.owner === (await this.#owner$()) ? record : undefined;
+      stored = await this.#cfg.store.get();
+      this.#storeWarned.delete("read");
     } catch (e) {
-      this.#cfg.logger.warn(
-        { step: "store", error: e instanceof Error ? e.name : "unknown" },
-        "session store read failed; treating it as empty",
-      );
+      this.#storeWarnOnce("read", e, "treating it as empty");
       return undefined;
     }
+    const record = parseSessionRecord(stored);
+    return record && record.owner === (await this.#owner$()) ? record : undefined;
   }
 
   async #load(): Promise<void> {
     if (this.#loaded) return;
     await this.#once("load", async () => {
+      await this.#pacing.load();
       const record = await this.#readStore();
       if (record) this.#adopt(record);
       this.#loaded = true;
@@ -408,6 +443,7 @@ export class IBAuth {
       this.#remember(record.bearer.token);
       this.#brokerageInitAt = record.brokerageInitAt;
       this.#epoch++;
+      this.#lastValidate = record.validated && { ...record.validated, epoch: this.#epoch };
       if (this.#state === "idle" && record.brokerageInitAt !== undefined) this.#setState("connected");
     }
     this.#lastSaved = JSON.stringify({ ...record, updatedAt: 0 });
@@ -426,12 +462,14 @@ export class IBAuth {
   }
 
   async #save(): Promise<void> {
+    const v = this.#lastValidate;
     const record: SessionRecord = {
       v: 1,
       owner: await this.#owner$(),
       ...this.#mech.persisted(),
       ...(this.#bearer ? { bearer: this.#bearer } : {}),
       ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
+      ...(v && v.epoch === this.#epoch ? { validated: { at: v.at, result: v.result } } : {}),
       updatedAt: 0,
     };
     const text = JSON.stringify(record);
@@ -439,6 +477,7 @@ export class IBAuth {
     try {
       await this.#cfg.store.set({ ...record, updatedAt: this.#cfg.now() });
       this.#lastSaved = text;
+      this.#storeWarned.delete("write");
     } catch (e) {
       this.#storeFailed("write", e);
     }
@@ -453,11 +492,36 @@ export class IBAuth {
     }
   }
 
-  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded, not thrown. */
+  /** The session itself is fine in memory; only resuming it elsewhere is lost, so this is recorded and warned, not thrown. */
   #storeFailed(what: "write" | "delete", cause: unknown): void {
     this.#fail(
-      new IbauthError(`the session store refused the ${what}`, { code: "ERR_STORE", step: "store", cause }),
+      this.#storeWarnOnce(what, cause, "the session lives in this process only until a write succeeds"),
     );
+  }
+
+  /**
+   * One warning per kind of store failure until that operation succeeds again. The store's own
+   * IbauthError names its path and errno; a foreign error shows only its type.
+   */
+  #storeWarnOnce(what: "read" | "write" | "delete", cause: unknown, consequence: string): IbauthError {
+    // The store's message without its "store: " prefix.
+    const detail = isIbauthError(cause) ? `: ${cause.message.replace(`${cause.step}: `, "")}` : "";
+    const error = new IbauthError(`the session store refused the ${what}${detail}`, {
+      code: "ERR_STORE",
+      step: "store",
+      cause,
+    });
+    if (!this.#storeWarned.has(what))
+      this.#cfg.logger.warn(
+        {
+          step: "store",
+          code: "ERR_STORE",
+          ...(detail ? {} : { error: cause instanceof Error ? cause.name : "unknown" }),
+        },
+        `${error.message.replace("store: ", "")}; ${consequence}`,
+      );
+    this.#storeWarned.add(what);
+    return error;
   }
 
   #forgetSession(): void {
@@ -509,29 +573,86 @@ export class IBAuth {
     });
   }
 
-  /** ssodh/init; if IBKR refuses the bearer, one new bearer and init again. A refusal of a fresh bearer is the IP claim. */
+  /**
+   * ssodh/init; if IBKR refuses an older bearer, one new bearer and init again. A refusal of a fresh bearer
+   * goes through #validateThenInit before anyone blames the IP claim.
+   */
   async #initOrRelogin(bearer: Bearer): Promise<void> {
     try {
       await this.#init(bearer);
       return;
     } catch (e) {
-      if (!(isIbauthError(e) && e.status === 401)) throw e;
-      if (this.#bearerIsFresh(bearer)) throw this.#mech.refusal(bearer, e.response, "init");
+      if (!refusedSession(e)) throw e;
+      if (this.#bearerIsFresh(bearer)) return this.#validateThenInit(bearer, e);
     }
     const fresh = await this.#newBearer("init refused the bearer");
     try {
       await this.#init(fresh);
     } catch (e) {
-      if (isIbauthError(e) && e.status === 401) throw this.#mech.refusal(fresh, e.response, "init");
-      throw e;
+      if (!refusedSession(e)) throw e;
+      await this.#validateThenInit(fresh, e);
     }
   }
 
+  /**
+   * IBKR's onboarding mail orders token → sso-sessions → /sso/validate → ssodh/init; its code samples skip
+   * validate, and so does our login. When init refuses a fresh bearer: one /sso/validate (paced), then init
+   * again. Validate refused too: the IP claim. Validate accepted: init wanted it first, or (refused again)
+   * IBKR accepts the SSO session but not a brokerage session for it. The log line says which.
+   */
+  async #validateThenInit(bearer: Bearer, refusal: IbauthError): Promise<void> {
+    let validated: ValidateResult;
+    try {
+      validated = await this.#validate(bearer);
+    } catch (e) {
+      if (!refusedSession(e)) throw e;
+      this.#cfg.logger.warn({ step: "validate" }, "sso/validate refused the new bearer too: the IP claim");
+      throw this.#mech.refusal(bearer, refusal.response, "init");
+    }
+    try {
+      await this.#init(bearer);
+    } catch (e) {
+      if (!refusedSession(e)) throw e;
+      throw new IbauthError("IBKR accepts the SSO session but refuses a brokerage session for it", {
+        code: "ERR_AUTH",
+        step: "init",
+        ...(e.status === undefined ? {} : { status: e.status }),
+        ...(e.response ? { response: e.response } : {}),
+        ...(e.ibkrMessage ? { ibkrMessage: e.ibkrMessage } : {}),
+        hint: `sso/validate answered ${validated.valid ? "valid" : "not valid"} from this IP, so the ip claim is not the cause. Check that the username may trade through this OAuth client (paper vs live), or ask IBKR API support`,
+      });
+    }
+    this.#cfg.logger.info(
+      { step: "init" },
+      "ssodh/init refused the new bearer until sso/validate was called; it succeeded after validate",
+    );
+  }
+
   /** A new bearer and brokerage session, unless another process already made one. */
-  async #relogin(reason: string): Promise<void> {
-    if (await this.#adoptNewerFromStore()) return;
-    const bearer = await this.#newBearer(reason);
-    await this.#initOrRelogin(bearer);
+  #relogin(reason: string): Promise<void> {
+    return this.#underLoginLock(async () => {
+      if (await this.#adoptNewerFromStore()) return;
+      const bearer = await this.#newBearer(reason);
+      await this.#initOrRelogin(bearer);
+    });
+  }
+
+  /** Processes sharing a store log in one at a time (when the store can lock), so they log in once. */
+  async #underLoginLock(work: () => Promise<void>): Promise<void> {
+    let unlock: (() => Promise<void>) | undefined;
+    try {
+      unlock = await this.#cfg.store.lock?.("login");
+    } catch (e) {
+      this.#cfg.logger.warn(
+        { step: "store", error: e instanceof Error ? e.name : "unknown" },
+        "login lock failed; logging in without it",
+      );
+    }
+    try {
+      await work();
+    } finally {
+      await unlock?.().catch(() => undefined);
+    }
   }
 
   #bearerIsFresh(bearer: Bearer | undefined = this.#bearer): boolean {
@@ -577,7 +698,8 @@ export class IBAuth {
   async #heal(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
     if (this.#epoch !== epoch) return "healed";
     if (problem === "unauthorized" && this.#aliveCheckedEpoch === epoch) return "alive";
-    return this.#once("heal", () =>
+    const running = this.#flights.has("heal");
+    const heal = this.#once("heal", () =>
       this.#run(async () => {
         this.#counters.heals++;
         this.#setState("connecting");
@@ -586,6 +708,9 @@ export class IBAuth {
         return verdict;
       }),
     );
+    // queued callers keep their place but wait for the new bearer instead of spending slots on the dead one
+    if (!running) this.#http.pacer.hold(heal);
+    return heal;
   }
 
   async #healOnce(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
@@ -595,7 +720,7 @@ export class IBAuth {
       try {
         alive = await this.#tickleShared(true);
       } catch (e) {
-        if (!(isIbauthError(e) && e.status === 401)) throw e;
+        if (!refusedSession(e)) throw e;
       }
       if (alive?.authenticated) {
         this.#aliveCheckedEpoch = epoch;
@@ -641,15 +766,9 @@ export class IBAuth {
   /** One authenticated request; `epoch` is that of the bearer it carried, for the heal's bookkeeping. */
   async #send(url: string, init: RequestInit): Promise<{ res: Response; epoch: number }> {
     let epoch = this.#epoch;
-    // The bearer is chosen when the request leaves the pacing queue: a heal that started while it waited is awaited, and its bearer used.
+    // The bearer is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
     const method = (init.method ?? "GET").toUpperCase();
     const beforeSend = async (headers: Headers) => {
-      const heal = this.#flights.get("heal");
-      if (heal) {
-        await heal.catch(() => undefined);
-        // Its slot passed while it waited: take a new one, or every waiter would fire at once when the heal ends.
-        await this.#http.pacer.admit("request");
-      }
       epoch = this.#epoch;
       headers.set("Authorization", await this.#mech.authorize(this.#bearer as Bearer, method, url));
     };
@@ -667,8 +786,11 @@ export class IBAuth {
     } catch (e) {
       throw this.#fail(e);
     }
-    if (res.status === 429)
-      throw this.#fail(errorFromResponse("request", res, await res.text().catch(() => ""), this.#http));
+    if (res.status === 429) {
+      const text = await res.text().catch(() => "");
+      await this.#pacing.flushed();
+      throw this.#fail(errorFromResponse("request", res, text, this.#http));
+    }
     return { res, epoch };
   }
 
@@ -694,7 +816,8 @@ export class IBAuth {
 
   /** Reads the body only of 400s (to spot "no bridge"), from a clone: the caller's Response stays unread. */
   async #problemOf(res: Response): Promise<SessionProblem | undefined> {
-    if (res.status === 401) return "unauthorized";
+    // IBKR's gateway sends a session it refuses to /sso/Login: a 401 by another name
+    if (res.status === 401 || (isRedirect(res) && isLoginRedirect(res))) return "unauthorized";
     if (res.status !== 400) return undefined;
     const text = await res
       .clone()

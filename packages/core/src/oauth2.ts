@@ -31,6 +31,7 @@ export class OAuth2Mechanism implements Mechanism {
       remember: base.remember,
       clientId: cfg.clientId,
       kid: cfg.clientKeyId,
+      ssoLifetimeSec: cfg.ssoLifetimeSec,
       key: () => {
         this.#key ??= importPrivateKey(cfg.privateKey);
         return this.#key;
@@ -77,12 +78,23 @@ export class OAuth2Mechanism implements Mechanism {
 
   /** Token and IP lookup in parallel, then sso-sessions. A refused access token is replaced once. */
   async obtain(reason: string, previous: SessionKey | undefined): Promise<SessionKey> {
-    const [access, where] = await Promise.all([this.accessToken(), this.#resolveIp()]);
-    const mint = (token: string) =>
-      flow.requestBearer(this.#flow, { accessToken: token, credential: this.#cfg.credential, ...where });
+    // The IP lookup goes out first; the key import and the client assertion run while it travels,
+    // and the sso-sessions JWT is signed as soon as the IP is known, while the token request is out.
+    const where$ = this.#resolveIp();
+    const signed$ = where$.then((where) =>
+      flow.signBearerRequest(this.#flow, { credential: this.#cfg.credential, ...where }),
+    );
+    const [where, signed, access] = await Promise.all([where$, signed$, this.accessToken()]);
+    const mint = (token: string, presigned?: string) =>
+      flow.requestBearer(this.#flow, {
+        accessToken: token,
+        credential: this.#cfg.credential,
+        ...where,
+        ...(presigned ? { signed: presigned } : {}),
+      });
     let token: string;
     try {
-      token = await mint(access.token);
+      token = await mint(access.token, signed);
     } catch (e) {
       if (!(isIbauthError(e) && e.status === 401)) throw e;
       this.#access = undefined;

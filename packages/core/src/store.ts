@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import type { PacingRecord } from "./pacing-table";
+import type { ValidateResult } from "./types";
 
 /**
  * Everything needed to resume a session in another process, isolate or cron tick. It holds tokens,
@@ -15,6 +17,8 @@ export interface SessionRecord {
   bearer?: { token: string; ip: string; alternativeIps?: string[]; createdAt: number; expiresAt?: number };
   /** When ssodh/init last opened the brokerage session for this bearer. */
   brokerageInitAt?: number;
+  /** The last /sso/validate answer for this bearer: IBKR allows one a minute, so the next process within it reuses it. */
+  validated?: { at: number; result: ValidateResult };
   updatedAt: number;
 }
 
@@ -23,6 +27,36 @@ export interface SessionStore {
   get(): Promise<unknown>;
   set(record: SessionRecord): Promise<void>;
   delete(): Promise<void>;
+  /** IBKR's pacing for each username, beside the session record: it outlives logout and is shared by every session of the username. */
+  pacing?: PacingStore;
+  /**
+   * Mutual exclusion among processes sharing this store, held for moments: "login" around a login (so
+   * two processes on one session log in once), "pacing" around the read-check-write of a pacing record
+   * (so a file store holds the slow rows exactly). Resolves with the release. A holder that died is
+   * overtaken after a few seconds.
+   */
+  lock?(name: "login" | "pacing"): Promise<() => Promise<void>>;
+}
+
+/**
+ * A sibling record per username (`id`: a hash of client id, username and origin, no secret) holding a
+ * PacingRecord: the 429 penalty, the strike count, and the last send time of slow table rows.
+ *
+ * How well it holds IBKR's limits across processes depends on the store:
+ * - `accuracy: "exact"`: every read sees every earlier write and writers are serialised (one
+ *   process's memory, a Durable Object, Redis with a transaction).
+ * - `accuracy: "approximate"`: the last write wins (a file, Cloudflare KV, Deno KV without a
+ *   transaction). Two processes sending in the same few milliseconds can both see the row free.
+ * `staleMs` is how old a read may be (a file: 0; Workers KV: up to 60 000). Rows shorter than that are
+ * not worth sharing and are not written, which keeps metered stores cheap: on KV only the penalty and
+ * the one-a-minute /sso/validate are written, never a tickle.
+ * The global 50-a-second window itself stays per process: sharing it needs an atomic counter.
+ */
+export interface PacingStore {
+  readonly accuracy: "exact" | "approximate";
+  readonly staleMs: number;
+  get(id: string): Promise<unknown>;
+  set(id: string, record: PacingRecord): Promise<void>;
 }
 
 const Record = v.object({
@@ -39,6 +73,18 @@ const Record = v.object({
     }),
   ),
   brokerageInitAt: v.optional(v.number()),
+  validated: v.optional(
+    v.object({
+      at: v.number(),
+      result: v.object({
+        valid: v.boolean(),
+        userId: v.optional(v.number()),
+        expiresMs: v.optional(v.number()),
+        paper: v.optional(v.boolean()),
+        region: v.optional(v.string()),
+      }),
+    }),
+  ),
   updatedAt: v.number(),
 });
 
@@ -59,10 +105,22 @@ export function parseSessionRecord(value: unknown): SessionRecord | undefined {
   return result.success ? (result.output as SessionRecord) : undefined;
 }
 
-/** A store that lives as long as the process: the default. */
+/** A store that lives as long as the process: the default. Its pacing is exact (one process, no I/O). */
 export function memoryStore(): SessionStore {
   let held: string | undefined;
+  const pacing = new Map<string, string>();
   return {
+    pacing: {
+      accuracy: "exact",
+      staleMs: 0,
+      async get(id) {
+        const text = pacing.get(id);
+        return text === undefined ? undefined : JSON.parse(text);
+      },
+      async set(id, record) {
+        pacing.set(id, JSON.stringify(record));
+      },
+    },
     async get() {
       return held === undefined ? undefined : JSON.parse(held);
     },

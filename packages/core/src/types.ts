@@ -1,4 +1,5 @@
 import type { Logger } from "./log";
+import type { EndpointLimits } from "./pacing-table";
 import type { SessionStore } from "./store";
 
 export interface IBAuthOptions {
@@ -37,8 +38,19 @@ export interface IBAuthOptions {
   refreshMarginMs?: number;
   /** Transient-failure retries per login step (5xx, timeouts, resets). Default `{ attempts: 3, baseDelayMs: 500 }`. */
   retry?: { attempts?: number; baseDelayMs?: number };
+  /**
+   * `exp − iat` of the signed sso-sessions JWT, in seconds. Default 86 400, as IBKR's samples, its Postman
+   * collection, ibind and ibauth ≥ 0.1.3 sign it ("it authorises a session").
+   */
+  ssoLifetimeSec?: number;
   /** How the SDK waits (retries, backoff). Tests inject a fast one. Default: setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Rows added to (or, as `null`, removed from) IBKR's pacing table, keyed by path from `/v1/api` on
+   * (exact, or a prefix ending in "*"). A request over its row waits its turn; it is never refused.
+   * Default: IBKR_ENDPOINT_LIMITS.
+   */
+  endpointLimits?: EndpointLimits;
 }
 
 /**

@@ -84,3 +84,24 @@ export function portfolioSummary(call: ApiCall, env: Env, accountId: string): Re
     ...Object.fromEntries(Object.entries(SUMMARY).map(([k, v]) => [k, entry(v)])),
   });
 }
+
+/** IBKR's history endpoint takes a while to answer; the wait makes its 5-concurrent limit observable. */
+const HISTORY_ANSWER_MS = 50;
+
+/** /iserver/marketdata/history: a few synthetic daily bars, answered after HISTORY_ANSWER_MS. */
+export async function history(call: ApiCall, env: Env): Promise<Response> {
+  const conid = call.url.searchParams.get("conid");
+  if (!conid) return apiError(400, "conid is required");
+  await new Promise((resolve) => setTimeout(resolve, HISTORY_ANSWER_MS));
+  const day = 86_400_000;
+  const start = Math.floor(env.clock.now() / day) * day - 5 * day;
+  const data = Array.from({ length: 5 }, (_, i) => ({
+    t: start + i * day,
+    o: 100 + i,
+    c: 101 + i,
+    h: 102 + i,
+    l: 99 + i,
+    v: 1000,
+  }));
+  return json({ symbol: conid, text: "Emulated", priceFactor: 1, data, points: data.length });
+}

@@ -1,4 +1,4 @@
-import { iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
+import { history, iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
 import { authStatus, hmdsInit, logout, reauthenticate, ssodhInit, tickle, validate } from "./brokerage.js";
 import type { ApiCall, Call, Env } from "./context.js";
 import { isOauth1, oauth1Session } from "./oauth1.js";
@@ -12,7 +12,8 @@ const GET_POST = ["GET", "POST"];
 /** Routes under /v1/api. Tickle, auth/status and ssodh/init accept GET and POST, as IBKR's own material uses both (§10.9). */
 const ROUTES: Record<string, { methods: string[]; handler: Handler }> = {
   "/tickle": { methods: GET_POST, handler: tickle },
-  "/sso/validate": { methods: GET_POST, handler: validate },
+  // GET in the spec and in every sample
+  "/sso/validate": { methods: ["GET"], handler: validate },
   "/iserver/auth/ssodh/init": { methods: GET_POST, handler: ssodhInit },
   "/iserver/auth/status": { methods: GET_POST, handler: (c, e) => json(authStatus(c.session, e)) },
   "/iserver/reauthenticate": { methods: GET_POST, handler: reauthenticate },
@@ -21,6 +22,7 @@ const ROUTES: Record<string, { methods: string[]; handler: Handler }> = {
   "/iserver/accounts": { methods: ["GET"], handler: iserverAccounts },
   "/portfolio/accounts": { methods: ["GET"], handler: portfolioAccounts },
   "/portfolio/subaccounts": { methods: ["GET"], handler: portfolioAccounts },
+  "/iserver/marketdata/history": { methods: ["GET"], handler: history },
 };
 
 /** /iserver paths that work without a brokerage session (they are how one gets one). */
@@ -43,11 +45,17 @@ async function sessionOf(call: Call, env: Env): Promise<SsoSession | Response> {
 export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   const session = await sessionOf(call, env);
   if (session instanceof Response) return session;
-  if (env.pacer) {
-    const wait = env.pacer.take(session.username, call.path, call.ip, env.clock.now());
-    if (wait !== undefined)
-      return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(wait / 1000)) });
+  const admitted = env.pacer?.take(session.username, call.path, call.ip, env.clock.now());
+  if (admitted && "wait" in admitted)
+    return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(admitted.wait / 1000)) });
+  try {
+    return await routed(call, env, session);
+  } finally {
+    if (admitted) admitted.release();
   }
+}
+
+async function routed(call: Call, env: Env, session: ApiCall["session"]): Promise<Response> {
   session.lastActivity = env.clock.now();
   const sub = call.path.slice("/v1/api".length);
   const apiCall: ApiCall = { ...call, session };

@@ -10,6 +10,7 @@ export interface Settings {
   accessTokenTtlSec: number;
   maxAssertionLifetimeSec: number;
   clockSkewSec: number;
+  maxSsoLifetimeSec: number;
   revokeEarlierBearers: boolean;
   bridgeDelayMs: number;
 }

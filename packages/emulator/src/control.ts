@@ -36,6 +36,8 @@ export interface EmulatorSnapshot {
   faults: { path: string; method?: string; kind: string; remaining: number }[];
   penalizedIps: Record<string, number>;
   counts: Record<string, number>;
+  /** Requests that broke a protocol rule IBKR does not visibly enforce (e.g. Content-Type on a bodyless POST); at most 100. */
+  violations: string[];
 }
 
 export const CONTROL_ACTIONS = [

@@ -69,6 +69,21 @@ function checkClients(clients: EmulatorClient[] = [], oauth1Consumers = 0): Map<
   return map;
 }
 
+/**
+ * What no IBKR sample sends, recorded (not refused: IBKR's answer to it is unknown) for the state
+ * snapshot, which the conformance suite asserts empty: a Content-Type on a POST without a body (IBKR's
+ * Postman collection sends neither body nor Content-Type on /tickle and /logout).
+ */
+async function protocolViolation(call: Call): Promise<string | undefined> {
+  const type = call.request.headers.get("content-type");
+  if (call.method !== "POST" || !type) return undefined;
+  const length = call.request.headers.get("content-length");
+  // a Request handed to the fetch handler has no Content-Length header: measure a copy of its body
+  const empty =
+    length === "0" || (length === null && (await call.request.clone().arrayBuffer()).byteLength === 0);
+  return empty ? `POST ${call.path}: Content-Type "${type}" on a request without a body` : undefined;
+}
+
 /** A local IBKR Web API emulator (protocol notes §9): a fetch handler with state, pacing and fault injection. */
 export function createEmulator(options: EmulatorOptions): Emulator {
   const clients = checkClients(options.clients, options.oauth1Consumers?.length ?? 0);
@@ -91,8 +106,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     oauth1,
     settings: {
       accessTokenTtlSec: options.accessTokenTtlSec ?? 86_400,
-      maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 3600,
-      clockSkewSec: options.clockSkewSec ?? 60,
+      maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 600,
+      clockSkewSec: options.clockSkewSec ?? 10,
+      maxSsoLifetimeSec: options.maxSsoLifetimeSec ?? 86_400,
       revokeEarlierBearers: options.revokeEarlierBearers ?? false,
       bridgeDelayMs: options.bridgeDelayMs ?? 0,
     },
@@ -107,6 +123,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   const log: RequestLogEntry[] = [];
   const maxLog = options.maxLogEntries ?? 10_000;
   const counts = new Map<string, number>();
+  const violations: string[] = [];
   let hangs = new AbortController(); // reset() releases requests parked by "hang" faults
   const usernames = () => [
     ...new Set([...[...clients.values()].flatMap((c) => c.credentials), ...(oauth1?.credentials() ?? [])]),
@@ -146,6 +163,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       env.pacer?.clear();
       log.length = 0;
       counts.clear();
+      violations.length = 0;
       egressIp = initialIp;
       hangs.abort(new TypeError("emulator reset"));
       hangs = new AbortController();
@@ -177,6 +195,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       faults: faults.pending(),
       penalizedIps: env.pacer?.snapshot(clock.now()) ?? {},
       counts: Object.fromEntries(counts),
+      violations: [...violations],
     };
   }
 
@@ -209,6 +228,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     // the WAF in front of api.ibkr.com: empty User-Agent -> 403 page; POST without length -> 411 (protocol §3.0)
     if (!call.request.headers.get("user-agent")?.trim()) return htmlPage(403, "Access Denied");
     if (call.method === "POST" && !lengthKnown) return htmlPage(411, "Length Required");
+    const violation = await protocolViolation(call);
+    if (violation && violations.length < 100) violations.push(violation);
     const penalty = env.pacer?.penalized(call.ip, clock.now()) ?? 0;
     if (penalty)
       return errorFor(call.path, 429, "Too many requests: this IP is in the penalty box", {

@@ -5,12 +5,13 @@ export { CONTROL_ACTIONS, type EmulatorControls, type EmulatorSnapshot } from ".
 export { createEmulator, type Emulator } from "./emulator.js";
 export { type ClientKeyPair, generateClientKeys } from "./keys.js";
 export { generateOauth1Credentials, MODP_2048_PRIME, type Oauth1Credentials } from "./oauth1-credentials.js";
-export { DEFAULT_ENDPOINT_LIMITS } from "./pacing.js";
+export { DEFAULT_ENDPOINT_LIMITS, limitKeyFor } from "./pacing.js";
 export {
   DEFAULT_SCOPES,
   type EmulatorClient,
   type EmulatorOauth1Consumer,
   type EmulatorOptions,
+  type EndpointLimit,
   type FaultKind,
   type FaultSpec,
   type RateLimitOptions,

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { createEmulator, type Emulator, HANDLE } from "./emulator.js";
@@ -13,10 +14,34 @@ export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   host?: string;
   /** Serve an existing emulator instead of creating one from the options. */
   emulator?: Emulator;
+  /** Serve HTTPS with this PEM key and certificate (e.g. from a throwaway CA), so clients reuse TLS connections as they do with api.ibkr.com. */
+  tls?: { key: string; cert: string };
+  /** Called once per answered request (status 0: reset or dropped); `reason` is a 429's message. */
+  onRequest?: (request: ServedRequest) => void;
+}
+
+export interface ServedRequest {
+  method: string;
+  /** Path only, never the query. */
+  path: string;
+  status: number;
+  reason?: string;
+}
+
+/** The emulator's own words in a 429 body ({"error"} or a problem's {"detail"}), for the request log. */
+async function reasonOf(response: Response): Promise<string | undefined> {
+  if (response.status !== 429) return undefined;
+  try {
+    const body = JSON.parse(await response.clone().text()) as { error?: unknown; detail?: unknown };
+    const reason = body.error ?? body.detail;
+    return typeof reason === "string" ? reason : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunningEmulator {
-  /** e.g. http://127.0.0.1:54321 (no trailing slash): use it as the SDK's baseUrl. */
+  /** e.g. http://127.0.0.1:54321 (https with `tls`; no trailing slash): use it as the SDK's baseUrl. */
   url: string;
   emulator: Emulator;
   close(): Promise<void>;
@@ -49,32 +74,43 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 
 /** Serves the emulator over HTTP on 127.0.0.1 (Node only). */
 export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
-  const { port = 0, host = "127.0.0.1", emulator: given, ...rest } = options;
+  const { port = 0, host = "127.0.0.1", emulator: given, tls, onRequest, ...rest } = options;
   const emulator = given ?? createEmulator(rest as EmulatorOptions);
-  const server = createServer((req, res) => {
+  const scheme = tls ? "https" : "http";
+  const listener: RequestListener = (req, res) => {
     const abort = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
     });
-    const base = `http://${req.headers.host ?? `${host}:${port}`}`;
+    const base = `${scheme}://${req.headers.host ?? `${host}:${port}`}`;
     // the header as sent on the wire decides (Akamai answers 411 to a POST without it)
     const lengthKnown = req.headers["content-length"] !== undefined;
+    const path = new URL(req.url ?? "/", base).pathname;
+    const report = (status: number, reason?: string) =>
+      onRequest?.({ method: req.method ?? "GET", path, status, ...(reason ? { reason } : {}) });
     // clients may sign the address they connect to while sending another Host (ibind sends api.ibkr.com)
     const local = req.socket.localAddress ?? host;
     const localOrigin = `http://${local.includes(":") ? `[${local}]` : local}:${req.socket.localPort}`;
     emulator[HANDLE](toRequest(req, base, abort.signal), lengthKnown, abort.signal, localOrigin)
       .then(
-        (outcome) => {
-          if ("reset" in outcome) req.socket.destroy();
-          else return send(res, outcome.response);
+        async (outcome) => {
+          if ("reset" in outcome) {
+            report(0);
+            req.socket.destroy();
+          } else {
+            if (onRequest) report(outcome.response.status, await reasonOf(outcome.response));
+            return send(res, outcome.response);
+          }
         },
         () => {
           // the caller went away (hang fault or delay aborted), or reset() released a hang: drop the socket
+          report(0);
           req.socket.destroy();
         },
       )
       .catch(() => req.socket.destroy());
-  });
+  };
+  const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
@@ -82,7 +118,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shown}:${address.port}`,
+    url: `${scheme}://${shown}:${address.port}`,
     emulator,
     close: () =>
       new Promise<void>((resolve, reject) => {

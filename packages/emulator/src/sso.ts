@@ -47,10 +47,13 @@ async function create(call: Call, env: Env): Promise<Response> {
   const claims = await verifyClientJws((await bodyText(call.request)).trim(), client, env.keys, what);
   if (claims.iss !== client.clientId) throw new Rejection(401, `${what}: iss must be the client id`);
   const now = env.clock.nowSec();
-  if (secondsClaim(claims, "exp", what) <= now)
-    throw new Rejection(401, `${what} has expired (check the clock)`);
-  if (secondsClaim(claims, "iat", what) > now + env.settings.clockSkewSec)
+  const exp = secondsClaim(claims, "exp", what);
+  const iat = secondsClaim(claims, "iat", what);
+  if (exp <= now) throw new Rejection(401, `${what} has expired (check the clock)`);
+  if (iat > now + env.settings.clockSkewSec)
     throw new Rejection(401, `${what}: iat is in the future (check the clock)`);
+  if (exp - iat > env.settings.maxSsoLifetimeSec)
+    throw new Rejection(401, `${what}: lifetime exp - iat exceeds ${env.settings.maxSsoLifetimeSec} s`);
 
   const credential = claims.credential;
   if (typeof credential !== "string" || !credential)
@@ -71,5 +74,6 @@ async function create(call: Call, env: Env): Promise<Response> {
     for (const ip of alt) ips.add(ip);
   }
   const s = env.state.createSession(client.clientId, credential, ips, env.settings.revokeEarlierBearers);
+  s.expiresAt = exp * 1000;
   return json({ access_token: s.bearer, token_type: "Bearer", active: true });
 }

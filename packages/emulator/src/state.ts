@@ -15,6 +15,7 @@ export type EndReason =
   | "max-age"
   | "daily-reset"
   | "expired-bearer"
+  | "sso-jwt-expired"
   | "revoked"
   | "reset";
 
@@ -33,6 +34,8 @@ export interface SsoSession {
   lastActivity: number;
   hmds: boolean;
   portfolioPrimed: boolean;
+  /** The `exp` of the sso-sessions JWT that created it (ms): the session ends there. */
+  expiresAt?: number;
   /** When this session last took the brokerage session (ms). */
   bridgeAt: number;
   ended?: EndReason;
@@ -71,6 +74,7 @@ export class EmulatorState {
     const now = this.clock.now();
     if (now - s.lastActivity >= this.life.idleTimeoutMs) s.ended = "idle";
     else if (now - s.createdAt >= this.life.maxSessionMs) s.ended = "max-age";
+    else if (s.expiresAt !== undefined && now >= s.expiresAt) s.ended = "sso-jwt-expired";
     else if (
       this.life.dailyResetHourUtc !== null &&
       now >= nextDailyReset(s.createdAt, this.life.dailyResetHourUtc)
@@ -85,6 +89,7 @@ export class EmulatorState {
     let left = Math.min(
       this.life.idleTimeoutMs - (now - s.lastActivity),
       this.life.maxSessionMs - (now - s.createdAt),
+      (s.expiresAt ?? Number.POSITIVE_INFINITY) - now,
     );
     if (this.life.dailyResetHourUtc !== null)
       left = Math.min(left, nextDailyReset(s.createdAt, this.life.dailyResetHourUtc) - now);

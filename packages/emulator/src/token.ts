@@ -8,13 +8,6 @@ import { bodyText } from "./wire.js";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/** The audience IBKR documents is the literal path "/token"; a full token URL is also reported to work (§3.1). */
-function audienceOk(aud: unknown): boolean {
-  const ok = (a: unknown) =>
-    a === "/token" || (typeof a === "string" && /^https?:\/\/[^/]+\/oauth2\/api\/v1\/token$/.test(a));
-  return Array.isArray(aud) ? aud.some(ok) : ok(aud);
-}
-
 /** POST /oauth2/api/v1/token: private_key_jwt client credentials (protocol §3.1, §9.2). */
 export async function tokenEndpoint(call: Call, env: Env): Promise<Response> {
   if (call.method !== "POST") return problem(405, "use POST");
@@ -53,7 +46,8 @@ async function issue(form: URLSearchParams, env: Env): Promise<Response> {
     throw new Rejection(401, "client_id does not match the assertion's iss");
   const claims = await verifyClientJws(assertion, client, env.keys, what);
   if (claims.sub !== client.clientId) throw new Rejection(401, `${what}: sub must equal iss (the client id)`);
-  if (!audienceOk(claims.aud)) throw new Rejection(401, `${what}: aud must be "/token"`);
+  // every IBKR sample sends the literal path; a full URL is one unverified third-party report (§3.1, §11)
+  if (claims.aud !== "/token") throw new Rejection(401, `${what}: aud must be exactly "/token"`);
   const now = env.clock.nowSec();
   const exp = secondsClaim(claims, "exp", what);
   const iat = secondsClaim(claims, "iat", what);

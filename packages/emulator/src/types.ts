@@ -32,11 +32,24 @@ export interface EmulatorOauth1Consumer {
   credential: string;
 }
 
+/** One row of the pacing table: at most `requests` arrivals in any `perMs`, and/or `concurrent` in flight. */
+export interface EndpointLimit {
+  requests?: number;
+  perMs?: number;
+  concurrent?: number;
+}
+
 export interface RateLimitOptions {
-  /** Requests per second per authenticated username on /v1/api (IBKR: 50; the CP Gateway: 10). */
+  /** Requests per rolling second per authenticated username on /v1/api (IBKR: 50; the CP Gateway: 10). */
   userPerSecond?: number;
-  /** Per-endpoint limits, keyed by path: at most `requests` per `perMs` per username. */
-  endpoints?: Record<string, { requests: number; perMs: number }>;
+  /** Per-endpoint limits per username, keyed by exact path or a prefix ending in "*". Default: IBKR's table (DEFAULT_ENDPOINT_LIMITS). */
+  endpoints?: Record<string, EndpointLimit>;
+  /**
+   * "rolling-window" (default, the strict reading of IBKR's docs): at most N arrivals in any window.
+   * "token-bucket": the older, kinder model (a full bucket plus its refill lets about twice the rate
+   * through in one second); for comparison only: a client that passes only under it will meet 429s.
+   */
+  model?: "rolling-window" | "token-bucket";
   /** How long a caller IP stays in the penalty box after a 429 (IBKR: 10 min; older docs: 15 min). */
   penaltyMs?: number;
 }
@@ -60,10 +73,19 @@ export interface EmulatorOptions {
   dailyReset?: { hourUtc: number } | false;
   /** Lifetime of issued access tokens in seconds (JWT exp - iat). Default 86 400; expires_in is this - 1. */
   accessTokenTtlSec?: number;
-  /** Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 3600. */
+  /**
+   * Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 600: the longest a client
+   * known to work sends (ibauth 0.0.6 signs iat = now, exp = now + 600); IBKR's samples use 30 s
+   * (iat − 10, exp + 20) and ibind 70 s.
+   */
   maxAssertionLifetimeSec?: number;
-  /** Clock skew tolerated on `iat` in seconds. Default 60. */
+  /** How far in the future `iat` may be, in seconds. Default 10: the margin IBKR's samples build in (iat − 10 s). */
   clockSkewSec?: number;
+  /**
+   * Largest accepted sso-sessions JWT lifetime (exp - iat) in seconds. Default 86 400, as every IBKR
+   * sample signs it. The JWT's `exp` also ends the session it creates (IBKR: unknown; the strict reading).
+   */
+  maxSsoLifetimeSec?: number;
   /** Does a new sso-sessions call for a username invalidate that user's earlier bearers? Unknown at IBKR (§10.2). Default false. */
   revokeEarlierBearers?: boolean;
   /** After ssodh/init, /iserver/* still answers "no bridge" for this long (IBKR advises waiting 1-5 s, §3.4). Default 0. */

@@ -28,11 +28,11 @@ export async function verifyClientJws(
   }
   if (header.alg !== "RS256")
     throw new Rejection(401, `${what} must be signed with RS256, got alg ${String(header.alg)}`);
-  const kids = Object.keys(client.keys);
-  // IBKR samples note the kid defaults to "main" when a client registered one key
-  const kid = header.kid ?? (kids.length === 1 ? kids[0] : undefined);
-  const pem = kid === undefined ? undefined : client.keys[kid];
-  if (kid === undefined || pem === undefined)
+  // every IBKR sample sends kid ("main" when the client registered one key); a missing one is refused
+  const kid = header.kid;
+  if (typeof kid !== "string" || !kid) throw new Rejection(401, `${what}: the JWS header needs a kid`);
+  const pem = client.keys[kid];
+  if (pem === undefined)
     throw new Rejection(
       401,
       `${what}: kid ${JSON.stringify(header.kid ?? null)} is not registered for this client`,

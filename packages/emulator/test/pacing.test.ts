@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rig, testClock } from "./helpers.js";
 
-describe("pacing (50 req/s per user, tickle 1/s, validate 1/min, penalty box)", () => {
+describe("pacing (50 in any rolling second per user, IBKR's endpoint table, penalty box)", () => {
   it("a second tickle within a second is 429 with Retry-After, and the IP is penalty-boxed for 10 min", async () => {
     const clock = testClock();
     const r = await rig({ now: clock.now });
@@ -33,7 +33,7 @@ describe("pacing (50 req/s per user, tickle 1/s, validate 1/min, penalty box)", 
     const bearer = await r.bearer({ alternativeIps: ["198.51.100.9"] });
     await r.api("/tickle", bearer);
     expect((await r.api("/tickle", bearer)).status).toBe(429);
-    expect((await r.api("/portfolio/accounts", bearer, { ip: "198.51.100.9" })).status).toBe(200);
+    expect((await r.api("/iserver/auth/status", bearer, { ip: "198.51.100.9" })).status).toBe(200);
   });
 
   it("tickle once a second is fine", async () => {
@@ -57,15 +57,62 @@ describe("pacing (50 req/s per user, tickle 1/s, validate 1/min, penalty box)", 
     expect((await r.api("/sso/validate", bearer)).status).toBe(200);
   });
 
-  it("50 requests per second per username, refilled over the second", async () => {
+  it("50 arrivals in ANY rolling second (no burst on top): the strict window", async () => {
     const clock = testClock();
     const r = await rig({ now: clock.now, rateLimits: { penaltyMs: 100 } });
     const bearer = await r.bearer();
-    for (let i = 0; i < 50; i++) expect((await r.api("/portfolio/accounts", bearer)).status).toBe(200);
+    const status = (path = "/iserver/auth/status") => r.api(path, bearer).then((res) => res.status);
+    for (let i = 0; i < 50; i++) expect(await status()).toBe(200);
+    expect(await status()).toBe(429);
+    // half a second on: a token bucket would have 25 back; the window still holds all 50
+    clock.add(500);
+    expect(await status()).toBe(429);
+    // the first 50 arrived at t=0 and leave the window at t=1000
+    clock.add(500);
+    for (let i = 0; i < 50; i++) expect(await status()).toBe(200);
+    expect(await status()).toBe(429);
+  });
+
+  it("the token bucket stays available as an explicit option, and lets a second burst through", async () => {
+    const clock = testClock();
+    const r = await rig({ now: clock.now, rateLimits: { penaltyMs: 100, model: "token-bucket" } });
+    const bearer = await r.bearer();
+    for (let i = 0; i < 50; i++) expect((await r.api("/iserver/auth/status", bearer)).status).toBe(200);
+    clock.add(500); // box open, 25 tokens back: 75 in one second, which IBKR does not promise
+    for (let i = 0; i < 25; i++) expect((await r.api("/iserver/auth/status", bearer)).status).toBe(200);
+    expect((await r.api("/iserver/auth/status", bearer)).status).toBe(429);
+  });
+
+  it("IBKR's endpoint table: /portfolio/accounts 1 per 5 s, /fyi/* 1/s as a prefix", async () => {
+    const clock = testClock();
+    const r = await rig({ now: clock.now, rateLimits: { penaltyMs: 1 } });
+    const bearer = await r.bearer();
+    expect((await r.api("/portfolio/accounts", bearer)).status).toBe(200);
+    clock.add(4999);
     expect((await r.api("/portfolio/accounts", bearer)).status).toBe(429);
-    clock.add(100); // box open; 5 tokens back
-    for (let i = 0; i < 5; i++) expect((await r.api("/portfolio/accounts", bearer)).status).toBe(200);
-    expect((await r.api("/portfolio/accounts", bearer)).status).toBe(429);
+    clock.add(1);
+    expect((await r.api("/portfolio/accounts", bearer)).status).toBe(200);
+    expect((await r.api("/fyi/unreadnumber", bearer)).status).toBe(404);
+    clock.add(1); // box open; a second /fyi/ path within the second shares the window
+    expect((await r.api("/fyi/settings", bearer)).status).toBe(429);
+    clock.add(1000);
+    expect((await r.api("/fyi/settings", bearer)).status).toBe(404);
+  });
+
+  it("/iserver/marketdata/history: at most 5 in flight", async () => {
+    const r = await rig({ rateLimits: { penaltyMs: 1 } });
+    const bearer = await r.brokerage();
+    const six = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        r.api("/iserver/marketdata/history?conid=265598&period=5d&bar=1d", bearer),
+      ),
+    );
+    expect(six.map((res) => res.status).sort()).toEqual([200, 200, 200, 200, 200, 429]);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // box (1 ms) open, the five answered
+    const again = await Promise.all(
+      Array.from({ length: 5 }, () => r.api("/iserver/marketdata/history?conid=265598", bearer)),
+    );
+    expect(again.map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
   });
 
   it("the budget is per username: another user is unaffected", async () => {
@@ -73,10 +120,10 @@ describe("pacing (50 req/s per user, tickle 1/s, validate 1/min, penalty box)", 
     const r = await rig({ now: clock.now, rateLimits: { userPerSecond: 2, penaltyMs: 0 } });
     const mine = await r.bearer();
     const theirs = await r.bearer({ credential: "otheruser" });
-    await r.api("/portfolio/accounts", mine);
-    await r.api("/portfolio/accounts", mine);
-    expect((await r.api("/portfolio/accounts", mine)).status).toBe(429);
-    expect((await r.api("/portfolio/accounts", theirs)).status).toBe(200);
+    await r.api("/iserver/auth/status", mine);
+    await r.api("/iserver/auth/status", mine);
+    expect((await r.api("/iserver/auth/status", mine)).status).toBe(429);
+    expect((await r.api("/iserver/auth/status", theirs)).status).toBe(200);
   });
 
   it("custom endpoint limits, and rateLimits: false disables pacing", async () => {

@@ -124,3 +124,55 @@ describe("POST /gw/api/v1/sso-sessions", () => {
     }
   });
 });
+
+describe("the sso-sessions JWT's lifetime", () => {
+  it("accepts exp - iat up to 86 400 s (IBKR's samples) and refuses longer", async () => {
+    const r = await rig();
+    const at = await r.accessToken();
+    const now = r.nowSec();
+    expect((await r.sso(await r.ssoJwt({ iat: now, exp: now + 86_400 }), at)).status).toBe(200);
+    const long = await r.sso(await r.ssoJwt({ iat: now, exp: now + 86_401 }), at);
+    expect(long.status).toBe(401);
+    expect(await detail(long)).toContain("lifetime");
+  });
+
+  it("ends the session at the JWT's exp: a 600 s JWT gives a bearer that dies after 600 s, a 86 400 s one lives on", async () => {
+    const clock = testClock();
+    const r = await rig({ now: clock.now, idleTimeoutMs: 3_600_000, dailyReset: false });
+    const short = await r.bearer({ iat: r.nowSec(), exp: r.nowSec() + 600 });
+    const long = await r.bearer();
+    clock.add(599_000);
+    expect((await r.api("/tickle", short)).status).toBe(200);
+    clock.add(1000);
+    expect((await r.api("/tickle", short)).status).toBe(401);
+    expect((await r.api("/tickle", long)).status).toBe(200);
+    expect(r.emu.state().sessions.find((s) => s.label === "session-1")?.ended).toBe("sso-jwt-expired");
+  });
+});
+
+describe("protocol violations in the state snapshot", () => {
+  it("records a Content-Type on a bodyless POST, and nothing for zero bytes without one", async () => {
+    const r = await rig();
+    const bearer = await r.brokerage();
+    expect((await r.api("/tickle", bearer, { method: "POST", body: new Uint8Array(0) })).status).toBe(200);
+    expect(r.emu.state().violations).toEqual([]);
+    // what fetch does with body "": Content-Type text/plain;charset=UTF-8
+    expect((await r.api("/logout", bearer, { method: "POST", body: "" })).status).toBe(200);
+    expect(r.emu.state().violations).toEqual([
+      'POST /v1/api/logout: Content-Type "text/plain;charset=UTF-8" on a request without a body',
+    ]);
+    r.emu.reset();
+    expect(r.emu.state().violations).toEqual([]);
+  });
+});
+
+describe("GET /v1/api/sso/validate", () => {
+  it("is GET only, as in the spec and every sample: POST is 405", async () => {
+    const r = await rig({ rateLimits: false }); // validate's 1/min would answer the second call first
+    const bearer = await r.bearer();
+    expect((await r.api("/sso/validate", bearer)).status).toBe(200);
+    expect((await r.api("/sso/validate", bearer, { method: "POST", body: new Uint8Array(0) })).status).toBe(
+      405,
+    );
+  });
+});

@@ -6,7 +6,7 @@ import {
   isIbauthError,
 } from "@ibauth/core";
 import { fileStore } from "./file-store";
-import { type KeyInfo, loadPrivateKey, loadPrivateKeyFile } from "./keys";
+import { type KeyInfo, type LoadedKey, loadPrivateKey, loadPrivateKeyFile } from "./keys";
 import { readEnvSettings, readYamlSettings, type Settings } from "./settings";
 
 /** Options that win over the file or the environment: a logger, a store, a fetch, or any field. */
@@ -41,17 +41,27 @@ export function assertComplete(settings: Settings, overrides: AuthOverrides = {}
   }
 }
 
+/** The private key the settings name: inline PEM text or a file. */
+export function loadSettingsKey({ values, names }: Settings): Promise<LoadedKey> {
+  return values.privateKey
+    ? loadPrivateKey(values.privateKey, names.privateKey)
+    : loadPrivateKeyFile(values.privateKeyFile!);
+}
+
 /** Builds an IBAuth from settings; every problem is an IbauthError naming the source and its keys. */
 export async function resolveAuth(settings: Settings, overrides: AuthOverrides = {}): Promise<ResolvedAuth> {
   if (settings.oauth1) return resolveOAuth1(settings, overrides);
   assertComplete(settings, overrides);
+  // Through the caller's logger; without one, as a Node warning (shown once per process on stderr).
+  for (const warning of settings.warnings) {
+    if (overrides.logger) overrides.logger.warn({ step: "config" }, warning);
+    else process.emitWarning(warning, "IbauthWarning");
+  }
   const { values, names, source } = settings;
   let key: KeyInfo | undefined;
   let privateKey = overrides.privateKey;
   if (privateKey === undefined) {
-    const loaded = values.privateKey
-      ? await loadPrivateKey(values.privateKey, names.privateKey)
-      : await loadPrivateKeyFile(values.privateKeyFile!);
+    const loaded = await loadSettingsKey(settings);
     key = loaded.info;
     privateKey = loaded.cryptoKey;
   }

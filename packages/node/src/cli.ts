@@ -1,127 +1,133 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import packageJson from "../package.json";
-import { checkCommand } from "./cli/check";
-import { type CliContext, type CliOptions, cliLogger } from "./cli/context";
-import { demoCommand } from "./cli/demo";
-import { emulatorCommand } from "./cli/emulator-command";
-import { debugTrail, describeFailure, EXIT, exitCodeFor, UsageError } from "./cli/failure";
-import { keepaliveCommand } from "./cli/keepalive-command";
-import { keygenCommand } from "./cli/keygen";
-import { Output } from "./cli/output";
+import { COMMANDS, type CommandSpec, commandUsage, usage } from "./cli/commands";
+import { type CliOptions, cliLogger } from "./cli/context";
 import {
-  loginCommand,
-  logoutCommand,
-  smokeCommand,
-  statusCommand,
-  tickleCommand,
-} from "./cli/session-commands";
+  debugTrail,
+  describeFailure,
+  EXIT,
+  exitCodeFor,
+  interruptedFailure,
+  UsageError,
+} from "./cli/failure";
+import { OPTIONS, type OptionName } from "./cli/options";
+import { Output } from "./cli/output";
+import { closest } from "./closest";
 
-const USAGE = `ibauth: log in to the Interactive Brokers Web API (OAuth 2.0) and keep the session alive
+interface Parsed {
+  name: string;
+  /** False for a bare `ibauth --help`: the overview, not the smoke test's help. */
+  named: boolean;
+  spec: CommandSpec;
+  args: string[];
+  options: CliOptions;
+  help: boolean;
+  version: boolean;
+}
 
-Usage: ibauth [command] [options]
+/** Node's parseArgs messages are long and mention "positional"; ours are one short line. */
+function parseError(error: unknown): UsageError {
+  const { code, message } = error as { code?: string; message: string };
+  // "Unknown option '--foo'", "Option '-c, --config <value>' argument missing": the long name when there is one.
+  const option = /'(?:-\w, )?(-{1,2}[^' ]+)/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
+    const guess = option.startsWith("--") ? closest(option.slice(2), Object.keys(OPTIONS)) : undefined;
+    return new UsageError(`unknown option ${option}${guess ? `; did you mean --${guess}?` : ""}`);
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+    return new UsageError(
+      /argument missing/.test(message) ? `${option} needs a value` : `${option} takes no value`,
+    );
+  }
+  return new UsageError(message.split("\n")[0]!.replace(/\.$/, ""));
+}
 
-Commands:
-  (none)      smoke test: connect, validate, tickle, print the session status
-  login       open a session (kept in the session file for later commands)
-  status      validate the stored session and print its status
-  tickle      keep the stored session alive once
-  logout      end the stored session
-  keepalive   log in and tickle until SIGINT/SIGTERM, then log out
-  keygen      write a new RSA key pair and print how to register it  [--out DIR] [--bits 3072] [--force]
-  check       validate config and key offline; print the key fingerprint
-  emulator    run a local IBKR emulator and print a config for it  [--port N] [--key FILE] [--out DIR]
-  demo        the whole flow against an in-process emulator, step by step
-
-Options:
-  --config FILE     config file (default ./config.yaml)
-  --session FILE    session file (default: session_file from the config, else a per-config file in ~/.cache/ibauth)
-  --json            one JSON object on stdout (logs go to stderr as JSON lines)
-  --debug           log every step and status to stderr (never a secret)
-  --interval SEC    keepalive: seconds between tickles (default 60)
-  --help, --version
-
-Exit codes: 0 ok, 1 IBKR refused or the session failed, 2 usage/config/key error, 3 network or timeout, 4 internal error.`;
-
-type Command = (ctx: CliContext) => Promise<number | undefined | void>;
-
-const COMMANDS: Record<string, Command> = {
-  smoke: smokeCommand,
-  login: loginCommand,
-  status: statusCommand,
-  tickle: tickleCommand,
-  logout: logoutCommand,
-  keepalive: keepaliveCommand,
-  keygen: keygenCommand,
-  check: checkCommand,
-  emulator: emulatorCommand,
-  demo: demoCommand,
-};
-
-function parse(argv: string[]): { command: string; options: CliOptions; help: boolean; version: boolean } {
+function parse(argv: string[]): Parsed {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.split("\n")[0]!);
+    throw parseError(error);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 1) throw new UsageError(`one command at a time (got ${positionals.join(" ")})`);
-  const command = positionals[0] ?? "smoke";
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command ${command}`);
-  const {
-    help = false,
-    version = false,
-    json = false,
-    debug = false,
-    force = false,
-    config = "config.yaml",
-    ...rest
-  } = values;
-  return { command, help, version, options: { ...rest, config, json, debug, force } };
+  let [name = "smoke", ...args] = positionals;
+  let help = values.help ?? false;
+  // `ibauth help login` is `ibauth login --help`.
+  if (name === "help") {
+    help = true;
+    name = args.shift() ?? "smoke";
+  }
+  const spec = COMMANDS[name];
+  if (!spec) {
+    const guess = closest(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command ${name}${guess ? `; did you mean ${guess}?` : ""}`);
+  }
+  if (!help && !values.version) {
+    const max = spec.args ? 1 : 0;
+    if (args.length > max)
+      throw new UsageError(
+        `${name} takes ${max ? `one argument (${spec.args})` : "no argument"} (got ${args.join(" ")})`,
+        name,
+      );
+    for (const option of Object.keys(values) as OptionName[]) {
+      if (option !== "help" && option !== "version" && !spec.options.includes(option))
+        throw new UsageError(
+          `--${option} does not apply to ${name === "smoke" ? "the smoke test" : name}`,
+          name,
+        );
+    }
+  }
+  const { json = false, debug = false, force = false, log = false, config = "config.yaml", ...rest } = values;
+  delete rest.help;
+  delete rest.version;
+  return {
+    name,
+    named: positionals.length > 0,
+    spec,
+    args,
+    help,
+    version: values.version ?? false,
+    options: { ...rest, config, json, debug, force, log },
+  };
 }
 
-const OPTIONS = {
-  config: { type: "string", short: "c" },
-  session: { type: "string" },
-  json: { type: "boolean" },
-  debug: { type: "boolean" },
-  out: { type: "string" },
-  bits: { type: "string" },
-  port: { type: "string" },
-  host: { type: "string" },
-  interval: { type: "string" },
-  key: { type: "string" },
-  force: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "v" },
-} as const;
+/** Ctrl-C in a one-shot command: one line naming the step it stopped, exit 130 (the shell's 128 + SIGINT). */
+function exitOnInterrupt(output: Output): void {
+  process.once("SIGINT", () => {
+    const failure = interruptedFailure(output.pendingStep);
+    output.failed(failure.message, failure.json);
+    process.exit(EXIT.interrupted);
+  });
+}
 
 async function main(argv: string[]): Promise<number> {
   // Read before parsing, so even a usage error answers in the requested form.
   const output = new Output({ json: argv.includes("--json") });
   const debug = argv.includes("--debug");
   try {
-    const { command, options, help, version } = parse(argv);
-    if (help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT.ok;
-    }
+    const { name, named, spec, args, options, help, version } = parse(argv);
     if (version) {
       process.stdout.write(`${packageJson.version}\n`);
       return EXIT.ok;
     }
-    const chatty = command === "keepalive" || command === "emulator";
-    const code = await COMMANDS[command]!({
-      options,
-      output,
-      logger: cliLogger(options, chatty ? "info" : "warn"),
-    });
+    if (help) {
+      process.stdout.write(`${named ? commandUsage(name) : usage()}\n`);
+      return EXIT.ok;
+    }
+    if (!spec.longRunning) exitOnInterrupt(output);
+    const code = await spec.run(
+      { options, output, logger: cliLogger(options, output, spec.longRunning ? "info" : "warn") },
+      args,
+    );
     return code ?? EXIT.ok;
   } catch (error) {
     const failure = describeFailure(error);
     output.failed(failure.message, failure.json);
-    if (debug) process.stderr.write(`${debugTrail(error)}\n`);
+    if (debug) {
+      const trail = debugTrail(error);
+      output.log(output.json ? JSON.stringify({ level: "debug", time: Date.now(), msg: trail }) : trail);
+    }
     return exitCodeFor(error);
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { IbauthError, type SessionRecord, type SessionStore } from "@ibauth/core";
+import { IbauthError, type PacingRecord, type SessionRecord, type SessionStore } from "@ibauth/core";
 
 function storeError(path: string, action: string, error: unknown): IbauthError {
   const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
@@ -11,6 +11,58 @@ function storeError(path: string, action: string, error: unknown): IbauthError {
     hint: "check that the folder exists and this user may write it, or change session_file",
     cause: error,
   });
+}
+
+const pacingPath = (sessionFile: string, id: string) =>
+  join(dirname(sessionFile), `.ibauth-pacing-${id}.json`);
+
+/**
+ * Writes through a private temp file in the same folder, renamed over the target: a reader (or a second
+ * process writing at the same moment) only ever sees a whole file, the last rename wins. "wx" never
+ * follows or reuses an existing file (a symlink planted at a predictable name), and 0o600 holds from
+ * the first byte.
+ */
+async function writePrivate(target: string, text: string, action: string): Promise<void> {
+  const folder = dirname(target);
+  const temp = join(folder, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw storeError(target, action, error);
+  }
+}
+
+/** A lock older than this was left by a process that died mid-login: taken over. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * A lock file created with "wx" (atomic, never through a symlink); released by deleting it. Waits in
+ * short steps while another process holds it.
+ */
+async function lockFile(lockPath: string): Promise<() => Promise<void>> {
+  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+  for (;;) {
+    try {
+      const handle = await open(lockPath, "wx", 0o600);
+      await handle.close();
+      return () => unlink(lockPath).catch(() => {});
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST")
+        throw storeError(lockPath, "create the lock", error);
+    }
+    const held = await stat(lockPath).catch(() => undefined);
+    if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await unlink(lockPath).catch(() => {});
+    else await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
@@ -37,24 +89,27 @@ export function fileStore(path: string): SessionStore {
     },
 
     async set(record: SessionRecord) {
-      const folder = dirname(path);
-      const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-      try {
-        await mkdir(folder, { recursive: true, mode: 0o700 });
-        // "wx": never follow or reuse an existing file; 0o600 from the first byte, so tokens are never world-readable.
-        const handle = await open(temp, "wx", 0o600);
-        try {
-          await handle.writeFile(JSON.stringify(record));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, path);
-      } catch (error) {
-        await unlink(temp).catch(() => {});
-        throw storeError(path, "write", error);
-      }
+      await writePrivate(path, JSON.stringify(record), "write");
     },
+
+    // Per username, beside the session file: it outlives logout and is shared by every session file in the folder.
+    pacing: {
+      accuracy: "approximate",
+      staleMs: 0,
+      async get(id: string) {
+        try {
+          return JSON.parse(await readFile(pacingPath(path, id), "utf8")) as unknown;
+        } catch {
+          return undefined; // missing or corrupt: nothing to wait for
+        }
+      },
+      async set(id: string, record: PacingRecord) {
+        await writePrivate(pacingPath(path, id), JSON.stringify(record), "write the pacing record of");
+      },
+    },
+
+    lock: (name) =>
+      lockFile(name === "login" ? `${path}.login.lock` : join(dirname(path), ".ibauth-pacing.lock")),
 
     async delete() {
       try {

@@ -1,4 +1,16 @@
-import { type IBAuth, isIbauthError, type Logger, silentLogger } from "@ibauth/core";
+import {
+  type AuthStatus,
+  type IBAuth,
+  isIbauthError,
+  type Logger,
+  silentLogger,
+  type TickOutcome,
+} from "@ibauth/core";
+
+/** What one tick did, for a caller that reports every tick (the CLI prints one line each). */
+export type TickReport =
+  | { ok: true; ms: number; action: TickOutcome["action"]; status: AuthStatus }
+  | { ok: false; ms: number; error: unknown; retryInMs: number };
 
 export interface KeepAliveOptions {
   /** Time between ticks while healthy. Default 60 000 ms (IBKR drops an idle session after ~6 min). */
@@ -10,6 +22,8 @@ export interface KeepAliveOptions {
    * reports its state transitions (connecting, connected, degraded).
    */
   logger?: Logger;
+  /** Called after every tick, success or failure, with its round trip. */
+  onTick?: (report: TickReport) => void;
 }
 
 export interface KeepAlive {
@@ -41,8 +55,10 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
   let lastFailure: string | undefined;
 
   async function tickOnce(): Promise<number> {
+    const started = performance.now();
     try {
       const { action, status } = await auth.tick();
+      options.onTick?.({ ok: true, ms: performance.now() - started, action, status });
       if (failures > 0) logger.info({ failures, action, state: status.state }, "keepalive recovered");
       failures = 0;
       lastFailure = undefined;
@@ -55,6 +71,7 @@ export function keepAlive(auth: IBAuth, options: KeepAliveOptions = {}): KeepAli
       const backoff = backoffMs[Math.min(failures, backoffMs.length) - 1] ?? intervalMs;
       // A 429 comes with IBKR's penalty: ticking before it ends only extends it.
       const delay = Math.max(backoff, isIbauthError(error) ? (error.retryAfterMs ?? 0) : 0);
+      options.onTick?.({ ok: false, ms: performance.now() - started, error, retryInMs: delay });
       const fields = describe(error);
       // The same failure again is not news; a different one is.
       const key = `${fields.code}:${fields.step}`;

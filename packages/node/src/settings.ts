@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -11,6 +11,7 @@ import {
   oauth1FromEnv,
 } from "@ibauth/core";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { closest } from "./closest";
 
 /**
  * Connection settings read from one source (a YAML file or the environment), before the key is
@@ -24,6 +25,8 @@ export interface Settings {
   names: Record<SettingName | "alternativeIps", string>;
   /** "line:col" of each YAML key, for messages that point at a line. */
   positions: Partial<Record<string, string>>;
+  /** Things worth a warning that do not stop a login (keys ignored, a key file found elsewhere). */
+  warnings: string[];
   /** OAuth 1.0a credentials (an `oauth1:` mapping, or IBKR_OAUTH1_* / IBIND_OAUTH1A_* variables): key files already read. */
   oauth1?: OAuth1Credentials;
 }
@@ -94,6 +97,7 @@ export async function readYamlSettings(path: string): Promise<Settings> {
     values: {},
     names: YAML_KEYS,
     positions: {},
+    warnings: [],
   };
   if (doc.contents === null) return settings;
   if (!isMap(doc.contents))
@@ -110,12 +114,14 @@ export async function readYamlSettings(path: string): Promise<Settings> {
       continue;
     }
     const option = byKey.get(key);
-    // Refused, as in every ibauth adapter: a typo (client-id) must not read as "missing client_id".
-    if (!option)
-      throw configError(
-        `${where}: unknown key ${key} (known: ${[...Object.values(YAML_KEYS), "oauth1"].join(", ")})`,
-        key,
-      );
+    if (!option) {
+      // A typo of a known key (client-id) is refused: it must not read as "missing client_id". Any
+      // other key is ignored with a warning, as the Python ibauth ignores keys it does not use.
+      const guess = closest(key, byKey.keys());
+      if (guess) throw configError(`${where}: unknown key ${key}; did you mean ${guess}?`, key);
+      settings.warnings.push(`${where}: unknown key ${key} ignored`);
+      continue;
+    }
     settings.positions[option] = where;
     const node = pair.value;
     const value = isScalar(node) ? node.value : node && "toJSON" in node ? node.toJSON() : node;
@@ -137,6 +143,17 @@ export async function readYamlSettings(path: string): Promise<Settings> {
     settings.values[option as SettingName] = PATH_SETTINGS.includes(option as SettingName)
       ? expandPath(scalar, base)
       : scalar;
+    if (option === "privateKeyFile") {
+      // The Python ibauth reads a relative key path from the working directory; ours from the
+      // config's folder. A config written for Python still works, with a warning.
+      const fromCwd = expandPath(scalar, process.cwd());
+      if (!existsSync(settings.values.privateKeyFile!) && existsSync(fromCwd)) {
+        settings.warnings.push(
+          `${where}: ${key} ${scalar} is not in the config's folder; using ${fromCwd} from the working directory (write the path relative to the config file, or absolute)`,
+        );
+        settings.values.privateKeyFile = fromCwd;
+      }
+    }
   }
   return settings;
 }
@@ -148,6 +165,7 @@ export function readEnvSettings(env: Record<string, string | undefined>): Settin
     values: {},
     names: { ...ENV_NAMES, sessionFile: "session file" },
     positions: {},
+    warnings: [],
   };
   const oauth1 = oauth1FromEnv(env, fileReader(process.cwd()));
   if (oauth1) settings.oauth1 = oauth1;

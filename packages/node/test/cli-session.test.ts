@@ -44,10 +44,10 @@ describe("ibauth demo", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     for (const step of FLOW_STEPS) {
-      expect(r.stdout).toMatch(new RegExp(`✓ ${step} +\\d+ ms`));
+      expect(r.stdout).toMatch(new RegExp(`✓ ${step} +[\\d.]+ m?s`));
     }
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(
-      /demo complete: 8 steps, \d+ requests in \d+ ms \(key generation \d+ ms, 2048-bit\)/,
+      /demo complete: 8 steps, \d+ requests in [\d.]+ m?s \(key generation \d+ ms, 2048-bit\)/,
     );
     expect(r.stdout).not.toContain("\x1b[");
   });
@@ -164,6 +164,16 @@ describe("session commands against the emulator over HTTP", () => {
     expect(server.emulator.counts()["GET /v1/api/sso/validate"]).toBe(1);
   });
 
+  it("login; status; logout; login; status within a minute: 0 × 429 (the validate minute outlives logout)", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const run = (args: string[]) =>
+      runCli([...args, "--config", ws.config, "--json"], { cacheDir: ws.cacheDir });
+    for (const command of ["login", "status", "logout", "login", "status"])
+      expect((await run([command])).code).toBe(0);
+    expect(server.emulator.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(server.emulator.counts()["GET /v1/api/sso/validate"]).toBe(2);
+  }, 120_000);
+
   it("--debug logs the steps to stderr and still no secret", async () => {
     const ws = writeWorkspace(keys, server.url);
     const r = await runCli(["login", "--config", ws.config, "--debug"], { cacheDir: ws.cacheDir });
@@ -174,6 +184,34 @@ describe("session commands against the emulator over HTTP", () => {
 });
 
 describe("ibauth keepalive", () => {
+  it("two keepalive processes on one session file: one login, at most one tickle a second in total, 0 × 429", async () => {
+    const ws = writeWorkspace(keys, server.url);
+    const start = () => {
+      const child = spawn(process.execPath, [CLI, "keepalive", "--config", ws.config, "--interval", "1"], {
+        env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: ws.cacheDir },
+      });
+      child.stdout.resume();
+      child.stderr.resume();
+      return { child, exited: new Promise<number | null>((done) => child.on("close", done)) };
+    };
+    const both = [start(), start()];
+    const tickleTimes = () =>
+      server.emulator.requests.filter((r) => r.path === "/v1/api/tickle").map((r) => r.at);
+    const deadline = Date.now() + 40_000;
+    while (tickleTimes().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const logins = server.emulator.counts()["POST /gw/api/v1/sso-sessions"];
+    const times = tickleTimes();
+    const refused = server.emulator.requests.filter((r) => r.status === 429);
+    // (stopping logs out; the other process may then log in again before its own SIGTERM lands)
+    for (const { child } of both) child.kill("SIGTERM");
+    for (const { exited } of both) expect(await exited).toBe(0);
+    expect(times.length).toBeGreaterThanOrEqual(8);
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(1000);
+    expect(logins).toBe(1);
+    expect(refused).toEqual([]);
+  }, 60_000);
+
   it("ticks, logs state changes, and on SIGTERM logs out and exits 0", async () => {
     const ws = writeWorkspace(keys, server.url);
     const logoutsBefore = server.emulator.counts()["POST /v1/api/logout"] ?? 0;
@@ -196,6 +234,11 @@ describe("ibauth keepalive", () => {
     expect(await exited).toBe(0);
     expect(stdout).toMatch(/✓ login/);
     expect(stdout).toMatch(/keepalive stopped, logged out/);
+    // One line per tick: local time, round trip, state.
+    const tickLines = stdout
+      .split("\n")
+      .filter((l) => /^\d\d:\d\d:\d\d {2}tickle +\d+ ms {2}connected · /.test(l));
+    expect(tickLines.length).toBeGreaterThanOrEqual(2);
     // State changes only: one "connected" line however many ticks ran.
     expect(stderr.match(/session connected/g)).toHaveLength(1);
     expect(server.emulator.counts()["POST /v1/api/logout"]).toBe(logoutsBefore + 1);

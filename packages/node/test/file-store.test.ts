@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionRecord } from "@ibauth/core";
-import { fileStore } from "@ibauth/node";
+import { authFromYaml, fileStore, silentLogger } from "@ibauth/node";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers";
+import { makeKeys, startTestEmulator, tempDir, writeWorkspace } from "./helpers";
 
 function record(n: number, pad = 0): SessionRecord {
   return {
@@ -54,7 +54,7 @@ describe("fileStore", () => {
       new Promise<number | null>((done) => {
         // Large records make a non-atomic write observable as invalid JSON.
         const script = `
-          import { fileStore } from "@ibauth/node";
+          import { authFromYaml, fileStore, silentLogger } from "@ibauth/node";
           const store = fileStore(${JSON.stringify(path)});
           for (let i = 0; i < 150; i++) {
             await store.set({ v: 1, owner: "writer-${id}", accessToken: { token: "${id}".repeat(200000), expiresAt: i }, updatedAt: i });
@@ -88,5 +88,38 @@ describe("fileStore", () => {
     expect(reads).toBeGreaterThan(10);
     expect(readdirSync(dir)).toEqual(["session.json"]);
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("a session file that cannot be written", () => {
+  it("connect() still succeeds (the session lives in memory) and the library warns once, naming the path and errno", async () => {
+    const keys = makeKeys();
+    const server = await startTestEmulator(keys.publicKeyPem);
+    try {
+      const ws = writeWorkspace(keys, server.url);
+      writeFileSync(join(ws.dir, "a-file"), "");
+      const path = join(ws.dir, "a-file", "session.json");
+      const warnings: string[] = [];
+      const logger = {
+        ...silentLogger,
+        warn: (_: Record<string, unknown>, msg?: string) => warnings.push(msg ?? ""),
+      };
+      const auth = await authFromYaml(ws.config, { store: fileStore(path), logger });
+      await auth.connect();
+      await auth.tick();
+      await auth.tick();
+      // Once per kind of failure: the read (a path under a file cannot be read either) and the write.
+      expect(warnings.filter((w) => w.includes("refused the read"))).toHaveLength(1);
+      const storeWarnings = warnings.filter((w) => w.includes("refused the write"));
+      expect(storeWarnings).toHaveLength(1);
+      expect(storeWarnings[0]).toMatch(
+        new RegExp(
+          `^the session store refused the write: cannot write the session file ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\((ENOTDIR|EEXIST)\\)`,
+        ),
+      );
+      expect(auth.status().lastError).toBeUndefined(); // connected: the failure is the store's, not the session's
+    } finally {
+      await server.close();
+    }
   });
 });

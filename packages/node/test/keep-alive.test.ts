@@ -98,15 +98,16 @@ describe("keepAlive", () => {
     await auth.connect();
     const { logger, lines } = recorder();
     emu.failNext({ path: "/v1/api/tickle", count: 2, kind: "reset" });
-    const ticker = keepAlive(auth, { intervalMs: 2_000, backoffMs: [100, 600], logger });
+    // back-offs above IBKR's tickle pacing (1/s), which the core holds whatever the back-off says
+    const ticker = keepAlive(auth, { intervalMs: 4_000, backoffMs: [1_200, 2_400], logger });
     await until(() => tickleTimes(emu).length >= 4);
     await ticker.stop();
     const [t1, t2, t3, t4] = tickleTimes(emu) as [number, number, number, number];
     // Lower bounds are exact (a timer never fires early); upper bounds leave room for a loaded machine.
     expect(t2 - t1).toBeLessThan(t3 - t2); // the back-off grows
-    expect(t3 - t2).toBeGreaterThanOrEqual(590);
-    expect(t3 - t2).toBeLessThan(1_900); // still a back-off, not the 2 s interval
-    expect(t4 - t3).toBeGreaterThanOrEqual(1_990); // the interval again after a success
+    expect(t3 - t2).toBeGreaterThanOrEqual(2_390);
+    expect(t3 - t2).toBeLessThan(3_900); // still a back-off, not the 4 s interval
+    expect(t4 - t3).toBeGreaterThanOrEqual(3_990); // the interval again after a success
     expect(lines.filter((l) => l.startsWith("warn"))).toEqual(["warn keepalive tick failed; backing off"]);
     expect(lines.filter((l) => l.includes("recovered"))).toHaveLength(1);
   });
@@ -123,6 +124,32 @@ describe("keepAlive", () => {
     expect(warned).toMatchObject({ code: "ERR_RATE_LIMITED" });
     expect(warned?.retryInMs).toBeGreaterThan(25_000);
     expect(tickleTimes(emu)).toHaveLength(1); // nothing sent during the penalty
+  });
+
+  it("Retry-After: 99999999 is capped at 15 min: one retry scheduled, no busy loop", async () => {
+    const { emu, auth } = setup();
+    await auth.connect();
+    const { logger, lines, fields } = recorder();
+    emu.failNext({
+      path: "/v1/api/tickle",
+      kind: "status",
+      status: 429,
+      headers: { "Retry-After": "99999999" },
+    });
+    let ticks = 0;
+    const realTick = auth.tick.bind(auth);
+    auth.tick = () => {
+      ticks++;
+      return realTick();
+    };
+    const ticker = keepAlive(auth, { intervalMs: 1_100, backoffMs: [100], logger });
+    await until(() => lines.some((l) => l.startsWith("warn")));
+    await new Promise((r) => setTimeout(r, 1_000));
+    await ticker.stop();
+    const warned = fields[lines.findIndex((l) => l.startsWith("warn"))];
+    expect(warned?.retryInMs).toBeLessThanOrEqual(15 * 60_000);
+    expect(warned?.retryInMs).toBeGreaterThan(14 * 60_000);
+    expect(ticks).toBe(1);
   });
 
   it("never overlaps ticks, even when one is slower than the interval", async () => {

@@ -38,6 +38,42 @@ export const errorCases: Case[] = [
     },
   },
   {
+    name: "IP claim wrong: init and /sso/validate both refuse the fresh bearer -> ERR_AUTH at init naming the ip claim",
+    async run(ctx) {
+      const auth = ctx.auth({ ip: "198.51.100.9" });
+      const error = await rejects(() => auth.connect(), "connect with a wrong ip claim");
+      ctx.expose("ip error", error);
+      assert(isIbauthError(error), `an IbauthError (got ${String(error)})`);
+      equal(error.code, "ERR_AUTH", "code");
+      equal(error.step, "init", "step");
+      match(error.hint, /ip claim \(198\.51\.100\.9\)/, "hint names the claimed IP");
+      const calls = await ctx.calls();
+      equal(calls.init, 1, "ssodh/init requests");
+      equal(calls.validate, 1, "sso/validate requests before blaming the IP");
+      assert(
+        ctx.logger.lines.some((l) => /validate refused the new bearer too/.test(l.msg ?? "")),
+        "the log says validate refused too",
+      );
+    },
+  },
+  {
+    name: "init refuses a fresh bearer once: one /sso/validate, init again succeeds, and the log says so",
+    async run(ctx) {
+      await ctx.emu.failNext({ path: "/v1/api/iserver/auth/ssodh/init", status: 401 });
+      const auth = ctx.auth();
+      await auth.connect();
+      equal(auth.status().state, "connected", "state");
+      const calls = await ctx.calls();
+      equal(calls.init, 2, "ssodh/init requests");
+      equal(calls.validate, 1, "sso/validate requests");
+      equal(calls.bearer, 1, "bearers (the fresh one is kept)");
+      assert(
+        ctx.logger.lines.some((l) => /succeeded after validate/.test(l.msg ?? "")),
+        "the log says init needed validate",
+      );
+    },
+  },
+  {
     name: "typed error: bad options -> ERR_CONFIG naming the field, before any request",
     async run(ctx) {
       const bad: [Partial<IBAuthOptions>, string][] = [

@@ -1,6 +1,10 @@
 // What several cases share: endpoints, pacing, message helpers.
-/** An account endpoint that needs only the SSO bearer (read-only session). */
-export const READ_PATH = "/v1/api/portfolio/accounts";
+/**
+ * An endpoint that needs only the SSO bearer and is outside IBKR's endpoint table: cases make many
+ * calls across several IBAuth instances of one username, which /portfolio/accounts (1 per 5 s per
+ * username) would rightly pace to one every five seconds.
+ */
+export const READ_PATH = "/v1/api/iserver/auth/status";
 /** A brokerage endpoint: needs ssodh/init, answers "no bridge" without it. */
 export const ISERVER_PATH = "/v1/api/iserver/accounts";
 /** IBKR's tickle pacing is 1/s: cases step the virtual clock past it between tickles. */

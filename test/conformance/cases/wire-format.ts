@@ -32,6 +32,10 @@ export const wireFormatCases: Case[] = [
       equal(assertion.payload.sub, CLIENT_ID, "assertion sub");
       equal(assertion.payload.aud, "/token", "assertion aud");
       checkWindow(assertion.payload, ctx.now(), 600, "assertion");
+      assert(
+        (assertion.payload.exp as number) - (assertion.payload.iat as number) <= 70,
+        "assertion lifetime within ibind's 70 s (IBKR's samples: 30 s)",
+      );
 
       const sso = only(ctx.wire.calls("/gw/api/v1/sso-sessions"), "sso-sessions request");
       equal(sso.method, "POST", "sso-sessions method");
@@ -45,6 +49,11 @@ export const wireFormatCases: Case[] = [
       equal(ssoJwt.payload.ip, EGRESS_IP, "ip claim");
       equal(ssoJwt.payload.iss, CLIENT_ID, "sso-sessions iss");
       checkWindow(ssoJwt.payload, ctx.now(), 86_400, "sso-sessions JWT");
+      equal(
+        (ssoJwt.payload.exp as number) - (ssoJwt.payload.iat as number),
+        86_400,
+        "sso-sessions JWT exp - iat (IBKR's samples)",
+      );
 
       const init = only(ctx.wire.calls("/v1/api/iserver/auth/ssodh/init"), "ssodh/init request");
       const flags = init.body ? JSON.parse(init.body) : Object.fromEntries(init.url.searchParams);
@@ -61,6 +70,12 @@ export const wireFormatCases: Case[] = [
       // IBKR's CDN does: every request succeeding is the proof "as seen by the server". fetch writes
       // Content-Length itself for any body but a stream.
       const sdkEntries = [...ctx.wire.entries];
+      const bodyless = sdkEntries.filter((e) => e.method === "POST" && e.body === "");
+      equal(
+        bodyless.map((e) => e.url.pathname).join(" "),
+        "/v1/api/tickle /v1/api/logout",
+        "bodyless POSTs sent",
+      );
       if (ctx.transport.setsUserAgent) await checkServerEnforces(ctx.wire.fetch, ctx.baseUrl);
       for (const entry of sdkEntries) {
         const what = `${entry.method} ${entry.url.pathname}`;
@@ -70,6 +85,9 @@ export const wireFormatCases: Case[] = [
         );
         if (entry.method === "POST")
           assert(!entry.streamBody, `${what} has a body fetch can measure (not a stream)`);
+        // IBKR's Postman collection sends /tickle and /logout with no body and no Content-Type
+        if (entry.method === "POST" && entry.body === "")
+          equal(entry.headers["content-type"], undefined, `${what} without a body has no Content-Type`);
         // Browsers keep their own User-Agent whatever a page sets.
         if (ctx.transport.setsUserAgent) equal(entry.headers["user-agent"], USER_AGENT, `${what} User-Agent`);
       }

@@ -1,5 +1,5 @@
 import { silentLogger } from "@ibauth/core";
-import { assertComplete, resolveAuth } from "../auth-from";
+import { assertComplete, loadSettingsKey, resolveAuth } from "../auth-from";
 import { readYamlSettings } from "../settings";
 import type { CliContext } from "./context";
 
@@ -16,15 +16,19 @@ export async function checkCommand(ctx: CliContext): Promise<void> {
     },
     () => path,
   );
-  // Building the IBAuth checks every option (domain, URLs, IPs) without sending a request.
-  const resolved = await out.step(
+  const loaded = await out.step(
     "private key",
-    () => resolveAuth(settings, { logger: silentLogger }),
-    (r) =>
-      r.key ? `RSA ${r.key.bits}-bit, ${r.key.format}${r.key.mode ? `, mode ${r.key.mode}` : ""}` : undefined,
+    () => loadSettingsKey(settings),
+    ({ info }) => `RSA ${info.bits}-bit, ${info.format}${info.mode ? `, mode ${info.mode}` : ""}`,
   );
-  const key = resolved.key!;
-  const warnings = key.warnings;
+  // Building the IBAuth checks every other option (domain, URLs, IPs) without sending a request.
+  const resolved = await out.step(
+    "endpoints",
+    () => resolveAuth(settings, { logger: silentLogger, privateKey: loaded.cryptoKey }),
+    (r) => `${r.auth.status().origin}${settings.values.ip ? `, ip ${settings.values.ip}` : ""}`,
+  );
+  const key = loaded.info;
+  const warnings = [...settings.warnings, ...key.warnings];
   out.line(`  fingerprint     ${key.fingerprint}`);
   out.line("                  (SHA-256 of the public key, SPKI DER: compare with the key IBKR registered)");
   for (const w of warnings) out.line(`${out.paint(33, "!")} ${w}`);

@@ -7,7 +7,6 @@ import { type ResolvedAuth, resolveAuth } from "../auth-from";
 import { fileStore } from "../file-store";
 import { readYamlSettings } from "../settings";
 import type { Output } from "./output";
-import { CliPacing } from "./pacing";
 
 export interface CliOptions {
   config: string;
@@ -21,6 +20,7 @@ export interface CliOptions {
   interval?: string;
   key?: string;
   force: boolean;
+  log: boolean;
 }
 
 export interface CliContext {
@@ -30,22 +30,21 @@ export interface CliContext {
 }
 
 /**
- * Logs to stderr. Without --debug, warnings that report an error (they carry `code`) are dropped:
- * a one-shot command ends with that error as its closing line, and keepalive reports failures
- * itself, once per change (see `keepAliveLogger`).
+ * Logs to stderr, through `output` so a line never glues onto a step in progress. Without --debug,
+ * warnings that report an error (they carry `code`) are dropped: a one-shot command ends with that
+ * error as its closing line, and keepalive prints every tick's outcome.
  */
-export function cliLogger(options: CliOptions, level: "info" | "warn" = "warn"): Logger {
-  const logger = keepAliveLogger(options, level);
+export function cliLogger(options: CliOptions, output: Output, level: "info" | "warn" = "warn"): Logger {
+  const logger = consoleLogger({
+    level: options.debug ? "debug" : level,
+    json: options.json,
+    write: (line) => output.log(line),
+  });
   if (options.debug) return logger;
   return {
     ...logger,
     warn: (fields, msg) => (fields.code === undefined ? logger.warn(fields, msg) : undefined),
   };
-}
-
-/** The unfiltered logger, for keepAlive's own (already de-duplicated) reports. */
-export function keepAliveLogger(options: CliOptions, level: "info" | "warn" = "info"): Logger {
-  return consoleLogger({ level: options.debug ? "debug" : level, json: options.json });
 }
 
 /**
@@ -61,7 +60,29 @@ export function defaultSessionFile(configPath: string): string {
 export interface CliAuth extends ResolvedAuth {
   store: SessionStore;
   sessionFile: string;
-  pacing: CliPacing;
+  /**
+   * Throws the first failed write or delete of the session file (ERR_STORE naming the path and the
+   * errno, exit 2): the core carries on in memory, but a CLI run whose session is not kept failed.
+   */
+  assertStored(): void;
+}
+
+/** fileStore, remembering the first write or delete that failed. */
+function recordingStore(path: string): { store: SessionStore; failure: () => unknown } {
+  const inner = fileStore(path);
+  let failure: unknown;
+  const record = (error: unknown) => {
+    failure ??= error;
+    throw error;
+  };
+  return {
+    store: {
+      get: () => inner.get(),
+      set: (r) => inner.set(r).catch(record),
+      delete: () => inner.delete().catch(record),
+    },
+    failure: () => failure,
+  };
 }
 
 /** The config file's IBAuth, with the CLI's logger and a file store so separate runs share one session. */
@@ -76,8 +97,15 @@ export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
   const settings = await readYamlSettings(ctx.options.config);
   const sessionFile =
     ctx.options.session ?? settings.values.sessionFile ?? defaultSessionFile(ctx.options.config);
-  const store = fileStore(sessionFile);
+  const { store, failure } = recordingStore(sessionFile);
   const resolved = await resolveAuth(settings, { logger: ctx.logger, store });
   for (const warning of resolved.key?.warnings ?? []) ctx.logger.warn({ step: "key" }, warning);
-  return { ...resolved, store, sessionFile, pacing: await new CliPacing(sessionFile).load() };
+  return {
+    ...resolved,
+    store,
+    sessionFile,
+    assertStored: () => {
+      if (failure()) throw failure();
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { IbauthError } from "@ibauth/core";
 import { publicKeyFingerprint } from "../keys";
 import type { CliContext } from "./context";
-import { UsageError } from "./failure";
+import { localError, UsageError } from "./failure";
 import { formatMs } from "./output";
 
 export interface RsaKeys {
@@ -65,12 +65,14 @@ export async function keygenCommand(ctx: CliContext): Promise<void> {
   const existing = [privateFile, publicFile].find((f) => existsSync(f));
   if (existing && !ctx.options.force)
     throw new UsageError(`${existing} already exists; pass --force to replace it or choose another --out`);
+  await mkdir(dir, { recursive: true }).catch((error) => {
+    throw localError(`create the folder ${dir}`, error);
+  });
   const keys = await ctx.output.step(
     "generate key",
     async () => generateRsaKeys(bits),
     (k) => `RSA ${k.bits}-bit`,
   );
-  await mkdir(dir, { recursive: true });
   await writeNew(privateFile, keys.privateKeyPem, 0o600, ctx.options.force);
   await writeNew(publicFile, keys.publicKeyPem, 0o644, ctx.options.force);
   ctx.output.line(`  private key   ${privateFile}  (mode 0600: keep it here, never send it)`);

@@ -1,6 +1,7 @@
 /**
  * How the CLI talks: on a TTY, coloured steps that resolve in place; in a pipe, the same lines
- * without escape codes; with --json, nothing but one JSON object on stdout at the end.
+ * without escape codes; with --json, nothing but one JSON object on stdout at the end (JSON log
+ * lines on stderr).
  */
 export interface StepRecord {
   name: string;
@@ -35,13 +36,15 @@ export class Output {
   private readonly err: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly color: boolean;
+  /** The step whose "… label" is on screen, waiting for its ✓ or ✗. */
+  pendingStep: string | undefined;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
     this.out = options.stdout ?? process.stdout;
     this.err = options.stderr ?? process.stderr;
     this.tty = Boolean(this.out.isTTY);
-    this.color = this.tty && !process.env.NO_COLOR;
+    this.color = colorWanted(this.tty);
   }
 
   paint(code: number, text: string): string {
@@ -51,10 +54,12 @@ export class Output {
   /** Runs one step, timing it; prints `✓ label  12 ms  detail` (or ✗) in human mode. */
   async step<T>(name: string, run: () => Promise<T>, detail?: (value: T) => string | undefined): Promise<T> {
     const label = name.padEnd(LABEL_WIDTH);
-    if (!this.json && this.tty) this.out.write(`${this.paint(2, "…")} ${label}`);
+    this.pendingStep = name;
+    this.drawPending();
     const started = performance.now();
     try {
       const value = await run();
+      this.pendingStep = undefined;
       const ms = performance.now() - started;
       const text = detail?.(value);
       this.steps.push({ name, ok: true, ms: Math.round(ms), ...(text ? { detail: text } : {}) });
@@ -63,6 +68,7 @@ export class Output {
       );
       return value;
     } catch (error) {
+      this.pendingStep = undefined;
       const ms = performance.now() - started;
       this.steps.push({ name, ok: false, ms: Math.round(ms) });
       this.line(`${this.paint(31, "✗")} ${label}${formatMs(ms).padStart(8)}`);
@@ -76,9 +82,25 @@ export class Output {
     this.out.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
   }
 
-  /** A note for people (stderr), in both modes, so stdout stays parseable. */
+  /** A note for people on stderr (a JSON log line with --json), so stdout stays parseable. */
   note(text: string): void {
-    this.err.write(`${text}\n`);
+    this.log(this.json ? JSON.stringify({ level: "info", time: Date.now(), msg: text }) : text);
+  }
+
+  /**
+   * One line on stderr that never glues onto a step's "… label" on the terminal: the pending label
+   * is cleared first and drawn again after.
+   */
+  log(line: string): void {
+    const pending = this.pendingStep !== undefined && this.tty && !this.json;
+    if (pending) this.out.write("\r\x1b[K");
+    this.err.write(`${line}\n`);
+    if (pending) this.drawPending();
+  }
+
+  private drawPending(): void {
+    if (this.json || !this.tty || this.pendingStep === undefined) return;
+    this.out.write(`${this.paint(2, "…")} ${this.pendingStep.padEnd(LABEL_WIDTH)}`);
   }
 
   /** The end of a command that ran: a summary line, or one JSON object (`ok: false` when the answer was bad news). */
@@ -87,10 +109,22 @@ export class Output {
     else this.line(summary);
   }
 
-  /** The end of a failed command: the one-line error on stderr, and in JSON mode the object on stdout. */
+  /** The end of a failed command: the one-line error on stderr, or with --json only the object on stdout. */
   failed(message: string, error: Record<string, unknown>): void {
-    if (this.json) this.out.write(`${JSON.stringify({ ok: false, error, steps: this.steps })}\n`);
-    const prefix = this.err.isTTY && !process.env.NO_COLOR ? "\x1b[31mibauth:\x1b[0m" : "ibauth:";
+    if (this.json) {
+      this.out.write(`${JSON.stringify({ ok: false, error, steps: this.steps })}\n`);
+      return;
+    }
+    if (this.pendingStep !== undefined && this.tty) this.out.write("\n");
+    this.pendingStep = undefined;
+    const prefix = colorWanted(Boolean(this.err.isTTY)) ? "\x1b[31mibauth:\x1b[0m" : "ibauth:";
     this.err.write(`${prefix} ${message}\n`);
   }
+}
+
+/** FORCE_COLOR (not "0" or "false") turns colour on anywhere; NO_COLOR turns it off; else only on a TTY. */
+function colorWanted(tty: boolean): boolean {
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== "") return force !== "0" && force !== "false";
+  return tty && !process.env.NO_COLOR;
 }

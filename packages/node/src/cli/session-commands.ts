@@ -1,7 +1,6 @@
 import {
   type AuthStatus,
   type BrokerageStatus,
-  type IBAuth,
   IbauthError,
   parseSessionRecord,
   type SessionRecord,
@@ -70,15 +69,21 @@ function requireBrokerage(t: TickleResult): TickleResult {
  * connect() trusts a session resumed from the session file (zero requests), but the CLI's user
  * wants proof: a resumed session gets one keepalive tick, which also heals it if IBKR dropped it.
  */
-async function connectVerified({ auth, pacing }: CliAuth): Promise<AuthStatus> {
+async function connectVerified({ auth }: CliAuth): Promise<AuthStatus> {
   const status = await auth.connect();
   if (status.counters.bearers > 0) return status; // logged in by this run: already proven
-  await pacing.beforeTickle();
-  try {
-    return (await auth.tick()).status;
-  } finally {
-    await pacing.tickled();
-  }
+  return (await auth.tick()).status;
+}
+
+/**
+ * sso/validate. IBKR allows one a minute per username: within it the core answers from the session
+ * file (same bearer), or waits its turn (a new bearer); the pacing is shared through the store.
+ */
+async function validateShared({ auth, store }: CliAuth): Promise<{ result: ValidateResult; ageMs?: number }> {
+  const started = Date.now();
+  const result = await auth.validateSso();
+  const at = parseSessionRecord(await store.get())?.validated?.at;
+  return at !== undefined && at < started ? { result, ageMs: Date.now() - at } : { result };
 }
 
 function validateDetail({ result, ageMs }: { result: ValidateResult; ageMs?: number }): string {
@@ -92,7 +97,7 @@ function validateDetail({ result, ageMs }: { result: ValidateResult; ageMs?: num
 /** `ibauth` with no command: the Python package's smoke test. */
 export async function smokeCommand(ctx: CliContext): Promise<void> {
   const loaded = await loadCliAuth(ctx);
-  const { auth, pacing, sessionFile } = loaded;
+  const { auth, sessionFile } = loaded;
   const out = ctx.output;
   await out.step(
     "connect",
@@ -102,20 +107,18 @@ export async function smokeCommand(ctx: CliContext): Promise<void> {
   const { result: validate } = await out.step(
     "validate",
     async () => {
-      const answer = await pacing.validate(auth);
+      const answer = await validateShared(loaded);
       requireValid(answer.result);
       return answer;
     },
     validateDetail,
   );
-  await pacing.beforeTickle();
-  const tickle = await out
-    .step(
-      "tickle",
-      async () => requireBrokerage(await auth.tickle()),
-      (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
-    )
-    .finally(() => pacing.tickled());
+  const tickle = await out.step(
+    "tickle",
+    async () => requireBrokerage(await auth.tickle()),
+    (t) => `idle expiry in ${formatDuration(t.ssoExpires)}`,
+  );
+  loaded.assertStored();
   const status = auth.status();
   out.done(`session ok: ${statusText(status)}`, {
     command: "smoke",
@@ -133,6 +136,7 @@ export async function loginCommand(ctx: CliContext): Promise<void> {
     () => connectVerified(loaded),
     (s) => brokerageText(s.brokerage),
   );
+  loaded.assertStored();
   ctx.output.done(`logged in: ${statusText(status)} (session kept in ${loaded.sessionFile})`, {
     command: "login",
     sessionFile: loaded.sessionFile,
@@ -158,34 +162,53 @@ async function storedSession(
 
 export async function statusCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
+  const { auth } = loaded;
   const record = await storedSession(ctx, loaded, "status");
   if (!record) return 1;
-  const { result: validate } = await ctx.output.step(
+  const answer = await ctx.output.step(
     "validate",
-    () => loaded.pacing.validate(loaded.auth, record.bearer?.createdAt),
+    () => validateShared(loaded),
     validateDetail,
   );
-  const status = loaded.auth.status();
+  let valid = answer.result.valid;
+  let tickle: TickleResult | undefined;
+  if (answer.ageMs !== undefined && valid) {
+    // IBKR allows one validate a minute, so that answer is cached and the session may have died
+    // since: a tickle (allowed once a second) says whether it is alive now.
+    tickle = await ctx.output.step("tickle", () => auth.tickle(), brokerageText);
+    valid = tickle.authenticated;
+  }
+  const status = auth.status();
+  const cached =
+    answer.ageMs === undefined
+      ? ""
+      : ` (validate answer cached from ${formatDuration(answer.ageMs)} ago; checked by a tickle just now)`;
   ctx.output.done(
-    `${validate.valid ? "session valid" : "session NOT valid"}: ${statusText(status)}`,
-    { command: "status", sessionFile: loaded.sessionFile, validate, status },
-    validate.valid,
+    `${valid ? "session valid" : "session NOT valid"}: ${statusText(status)}${valid ? cached : ""}`,
+    {
+      command: "status",
+      sessionFile: loaded.sessionFile,
+      valid,
+      validate: answer.result,
+      ...(answer.ageMs === undefined ? {} : { validateCachedMs: answer.ageMs }),
+      ...(tickle ? { tickle: publicTickle(tickle) } : {}),
+      status,
+    },
+    valid,
   );
-  return validate.valid ? 0 : 1;
+  return valid ? 0 : 1;
 }
 
 /** One keepalive step on the stored session (cron-friendly): tickles, and heals what the tickle reveals. */
 export async function tickleCommand(ctx: CliContext): Promise<number> {
   const loaded = await loadCliAuth(ctx);
   if (!(await storedSession(ctx, loaded, "tickle"))) return 1;
-  await loaded.pacing.beforeTickle();
-  const { action, status } = await ctx.output
-    .step(
-      "tickle",
-      () => loaded.auth.tick(),
-      (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
-    )
-    .finally(() => loaded.pacing.tickled());
+  const { action, status } = await ctx.output.step(
+    "tickle",
+    () => loaded.auth.tick(),
+    (t) => `${brokerageText(t.status.brokerage)}${t.action === "tickled" ? "" : ` (healed: ${t.action})`}`,
+  );
+  loaded.assertStored();
   ctx.output.done(`tickled: ${statusText(status)}`, { command: "tickle", action, status });
   return 0;
 }
@@ -198,5 +221,6 @@ export async function logoutCommand(ctx: CliContext): Promise<void> {
   }
   // The core also deletes the stored record, so the next run starts clean.
   await ctx.output.step("logout", () => loaded.auth.logout());
+  loaded.assertStored();
   ctx.output.done("logged out", { command: "logout", loggedOut: true });
 }
