@@ -76,11 +76,8 @@ function recordingStore(path: string): { store: SessionStore; failure: () => unk
     throw error;
   };
   return {
-    store: {
-      get: () => inner.get(),
-      set: (r) => inner.set(r).catch(record),
-      delete: () => inner.delete().catch(record),
-    },
+    // the pacing sibling and the lock pass through: they carry IBKR's limits from one run to the next
+    store: { ...inner, set: (r) => inner.set(r).catch(record), delete: () => inner.delete().catch(record) },
     failure: () => failure,
   };
 }
