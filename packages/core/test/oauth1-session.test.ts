@@ -1,6 +1,6 @@
 // IBAuth in OAuth 1.0a mode against the emulator's strict OAuth 1.0a consumer: the same lifecycle
 // (connect, single flight, heal, tick, store, logout) with the live session token as the session key.
-import { IBAuth, type IBAuthOAuth1Options, IbauthError, memoryStore } from "@ibauth/core";
+import { IBAuth, type IBAuthOAuth1Options, memoryStore } from "@ibauth/core";
 import {
   createEmulator,
   type EmulatorOptions,
@@ -8,7 +8,7 @@ import {
   type Oauth1Credentials,
 } from "@ibauth/emulator/node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ORIGIN, recordingLogger, thrownBy, virtualClock } from "./fixture";
+import { ORIGIN, recordingLogger, rejection, thrownBy, virtualClock } from "./fixture";
 
 const LST = "POST /v1/api/oauth/live_session_token";
 const INIT = "POST /v1/api/iserver/auth/ssodh/init";
@@ -38,15 +38,6 @@ function bed(
     ...auth,
   };
   return { emu, clock, logger, store, options, auth: new IBAuth(options) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<IbauthError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(IbauthError);
-  return e as IbauthError;
 }
 
 describe("OAuth 1.0a session", () => {
