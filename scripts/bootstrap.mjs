@@ -62,9 +62,7 @@ function staleBuilds() {
     const dir = join(packages, name);
     if (!existsSync(join(dir, "tsup.config.ts"))) return false;
     const sources = Math.max(
-      newest(join(dir, "src")),
-      newest(join(dir, "package.json")),
-      newest(join(dir, "tsup.config.ts")),
+      ...["src", "package.json", "tsup.config.ts", "tsconfig.json"].map((f) => newest(join(dir, f))),
     );
     return oldestBuilt(join(dir, "dist")) < sources;
   });
@@ -84,12 +82,23 @@ export function bootstrap({ quiet = false } = {}) {
     );
     writeFileSync(STAMP, key);
   }
-  // One build of everything when anything is stale: pnpm orders the packages by their dependencies.
+  // After an install everything builds; else the stale packages and the packages that depend on
+  // them ("...{dir}"; not the root, which links @ibauth/node's bin), in dependency order.
   const stale = staleBuilds();
-  if (!installed || stale.length > 0)
+  if (!installed) run(["-r", "--filter", "./packages/**", "run", "build"], "building packages", quiet);
+  else if (stale.length > 0)
     run(
-      ["-r", "--filter", "./packages/**", "run", "build"],
-      `building packages${stale.length ? ` (${stale.join(", ")} changed)` : ""}`,
+      [
+        "-r",
+        ...stale.flatMap((name) => ["--filter", `...{./packages/${name}}`]),
+        "--filter",
+        "!ibauth-monorepo",
+        "--filter",
+        "!./examples/**",
+        "run",
+        "build",
+      ],
+      `building ${stale.join(", ")} and what depends on it`,
       quiet,
     );
 }

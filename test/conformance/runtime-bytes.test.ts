@@ -96,7 +96,7 @@ async function viaWorkerd(path: string, body: "bytes" | "string"): Promise<Head>
 }
 
 function lastFor(path: string): Head {
-  const head = heads.findLast((h) => h.line.startsWith(`POST ${path} `));
+  const head = heads.filter((h) => h.line.startsWith(`POST ${path} `)).pop();
   if (!head) throw new Error(`no request for ${path}`);
   return head;
 }

@@ -19,6 +19,8 @@ export function bufferedStore(inner: SessionStore): BufferedStore {
   let seen: { value: unknown } | undefined; // the last value read through, likewise
   const view = (change: Change) => (change.kind === "set" ? change.record : undefined);
   return {
+    // rare (a penalty, a validate) and read by other isolates: not buffered
+    ...(inner.pacing ? { pacing: inner.pacing } : {}),
     async get() {
       if (pending) return view(pending);
       const value = await inner.get();

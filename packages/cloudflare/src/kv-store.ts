@@ -1,4 +1,11 @@
-import { IbauthError, type Logger, type SessionRecord, type SessionStore, silentLogger } from "@ibauth/core";
+import {
+  IbauthError,
+  type Logger,
+  type PacingRecord,
+  type SessionRecord,
+  type SessionStore,
+  silentLogger,
+} from "@ibauth/core";
 import { deriveSessionKeys, isSealed, open, seal } from "./crypto";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS, type KvNamespaceLike } from "./kv";
 
@@ -22,6 +29,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * per second (KV's per-key limit), and never on a read. Corrupt, foreign or undecryptable values read
  * as `undefined`, so a bad record means "log in again", never a crash.
  */
+/** A pacing record matters for at most a 15-minute penalty: a day covers it and lets an idle one go. */
+const PACING_TTL_SECONDS = 86_400;
+
 export function kvStore(namespace: KvNamespaceLike, options: KvStoreOptions = {}): SessionStore {
   const key = options.key ?? "ibauth:session:v1";
   const logger = options.logger ?? silentLogger;
@@ -100,6 +110,18 @@ export function kvStore(namespace: KvNamespaceLike, options: KvStoreOptions = {}
       if (plain === known) return;
       await write(cryptoKey ? await seal(await cryptoKey, plain, key) : plain);
       known = plain;
+    },
+    // IBKR's pacing for this configuration's username, beside the record. No secret in it, so not sealed.
+    // KV is eventually consistent (up to 60 s), so only the penalty and minute-long rows are written.
+    pacing: {
+      accuracy: "approximate",
+      staleMs: 60_000,
+      async get() {
+        return (await namespace.get(`${key}:pacing`, "text")) ?? undefined;
+      },
+      async set(_id: string, record: PacingRecord) {
+        await namespace.put(`${key}:pacing`, JSON.stringify(record), { expirationTtl: PACING_TTL_SECONDS });
+      },
     },
     async delete() {
       try {

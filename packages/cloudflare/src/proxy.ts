@@ -1,6 +1,7 @@
 import { isIbauthError, type SessionRecord } from "@ibauth/core";
 import { runOperation } from "./operation";
 import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
+import { pausedAnswer } from "./proxy-pacing";
 import { problem } from "./respond";
 import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
@@ -235,6 +236,8 @@ export async function proxy(
   try {
     return await forward(request, context, ready, settings);
   } catch (error) {
+    const paused = pausedAnswer(error);
+    if (paused) return paused;
     if (!(error instanceof UpstreamError)) throw error;
     context.logger.warn(
       { step: "request", code: "ERR_NETWORK" },
@@ -268,8 +271,16 @@ async function forward(
     );
   }
   const body = await readBody(request, settings.maxReplayBodyBytes);
-  const attempt = (bearer: string) =>
-    sendOrFail(settings, target.url, request, body, bearer).then((res) => inspect(res, path));
+  const attempt = async (bearer: string) => {
+    const done = await ready.pacing.admit(path, request.signal);
+    try {
+      const res = await sendOrFail(settings, target.url, request, body, bearer);
+      ready.pacing.observe(res);
+      return inspect(res, path);
+    } finally {
+      done();
+    }
+  };
   let first = await attempt(record.bearer.token);
   const initAt = record.brokerageInitAt ?? Number.NEGATIVE_INFINITY;
   if (first.noBridge && !body.stream && settings.now() - initAt < BRIDGE_SETTLE_MS) {

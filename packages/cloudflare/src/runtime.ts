@@ -3,6 +3,7 @@ import { type IbauthWorkerEnv, type LoadedConfig, loadConfig, type WorkerConfig 
 import { hmacHex } from "./crypto";
 import { kvStore } from "./kv-store";
 import type { KvNames } from "./operation";
+import { type ProxyPacing, proxyPacing } from "./proxy-pacing";
 import type { WorkerSettings } from "./settings";
 import { type StatusBook, statusBook } from "./status-record";
 
@@ -28,6 +29,8 @@ export interface Ready {
   heal: { inFlight?: Promise<SessionRecord | undefined>; lastAt?: number };
   /** This isolate's proxy reported an IP mismatch; its next accepted request clears it. */
   ipMismatchFlagged: boolean;
+  /** This isolate's proxy pacing (IBKR's budget and the penalty shared through KV). */
+  pacing: ProxyPacing;
 }
 
 /**
@@ -69,6 +72,7 @@ export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) 
       local: {},
       heal: {},
       ipMismatchFlagged: false,
+      pacing: proxyPacing(store, settings, logger),
     };
     return { loaded, logger, ready };
   }

@@ -30,7 +30,14 @@ export interface CreateWorkerOptions {
   auth?: Partial<
     Pick<
       IBAuthOptions,
-      "retry" | "timeoutMs" | "userAgent" | "refreshMarginMs" | "scope" | "compete" | "sleep"
+      | "retry"
+      | "timeoutMs"
+      | "userAgent"
+      | "refreshMarginMs"
+      | "scope"
+      | "compete"
+      | "sleep"
+      | "endpointLimits"
     >
   >;
   /** How the Worker waits (lease settle). Default setTimeout. */

@@ -34,11 +34,11 @@ describe("two Workers (isolates) sharing one KV namespace", () => {
     const a = h.another();
     const b = h.another();
     await h.tick(a);
-    await h.api("/v1/api/portfolio/accounts", {}, b); // b caches the record
+    await h.api("/v1/api/iserver/accounts", {}, b); // b caches the record
     h.emu.expireBearers();
     const answers = await Promise.all([
-      ...Array.from({ length: 4 }, () => h.api("/v1/api/portfolio/accounts", {}, a)),
-      ...Array.from({ length: 4 }, () => h.api("/v1/api/portfolio/accounts", {}, b)),
+      ...Array.from({ length: 4 }, () => h.api("/v1/api/iserver/accounts", {}, a)),
+      ...Array.from({ length: 4 }, () => h.api("/v1/api/iserver/accounts", {}, b)),
     ]);
     expect(h.emu.counts()["POST /gw/api/v1/sso-sessions"]).toBe(2); // the login and exactly one heal
     // the isolate that lost the lease passed IBKR's 401 through; the winner's callers got answers

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CANARY, harness, leakSurface } from "./support";
 
 const sessionPut = (puts: { key: string }[]) =>
-  puts.filter((p) => !p.key.endsWith(":lease") && !p.key.endsWith(":status"));
+  puts.filter((p) => !p.key.endsWith(":lease") && !p.key.endsWith(":status") && !p.key.endsWith(":pacing"));
 
 describe("the Worker against the emulator", () => {
   it("logs in from the cron tick, then proxies /v1/api/* with the held bearer", async () => {
@@ -100,8 +100,10 @@ describe("the Worker against the emulator", () => {
       session: sessionPut(h.kv.puts).length,
       lease: h.kv.puts.filter((p) => p.key.endsWith(":lease")).length + h.kv.deletes.length,
       status: h.kv.puts.filter((p) => p.key.endsWith(":status")).length,
+      pacing: h.kv.puts.filter((p) => p.key.endsWith(":pacing")).length,
     };
     console.log("KV writes in a simulated day:", JSON.stringify(writes));
+    expect(writes.pacing).toBe(0); // only a penalty or a validate writes it
     expect(writes.session).toBeLessThanOrEqual(3);
     expect(writes.lease).toBeLessThanOrEqual(6);
     expect(writes.status).toBeLessThanOrEqual(26); // hourly heartbeat + a few changes
@@ -111,9 +113,9 @@ describe("the Worker against the emulator", () => {
   it("never lets a canary secret reach logs, KV keys, KV values or /health", async () => {
     const h = await harness();
     await h.tick();
-    await h.api("/v1/api/portfolio/accounts");
+    await h.api("/v1/api/iserver/accounts");
     h.emu.expireBearers();
-    await h.api("/v1/api/portfolio/accounts");
+    await h.api("/v1/api/iserver/accounts");
     h.emu.advance(60_000);
     await h.tick();
     // every kind of answer the Worker writes itself

@@ -82,6 +82,10 @@ export async function send(http: Http, call: Call): Promise<Response> {
     await call.beforeSend?.(headers);
     headers.set("User-Agent", http.userAgent);
     if (!headers.has("Accept")) headers.set("Accept", "*/*");
+    // ofetch would label an unlabelled string body application/json; fetch labels it text/plain, and
+    // auth.fetch sends what its caller would have sent with fetch
+    if (typeof options.body === "string" && !headers.has("Content-Type"))
+      headers.set("Content-Type", "text/plain;charset=UTF-8");
     // ofetch's own timeout only runs without a caller signal; with one, both abort the request.
     if (call.signal) {
       timeout = AbortSignal.timeout(http.timeoutMs);

@@ -263,9 +263,11 @@ export class IBAuth {
    */
   async tick(): Promise<TickOutcome> {
     return this.#once("tick", async () => {
+      const loadedBefore = this.#loaded;
       await this.#load();
       if (this.#state === "closed") return { action: "skipped", status: this.status() };
-      await this.#pacing.load(); // another process may have tickled, or met a 429, since
+      // another process may have tickled, or met a 429, since this one last looked
+      if (loadedBefore) await this.#pacing.load();
       if (await this.#adoptNewerFromStore())
         this.#cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
       if (!this.#bearer || this.#brokerageInitAt === undefined) {

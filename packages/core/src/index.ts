@@ -13,9 +13,11 @@ export {
   oauth1FromConfig,
   oauth1FromEnv,
 } from "./oauth1/settings";
-export { MAX_RETRY_AFTER_MS } from "./pacing";
+export type { AdmitOptions, PacerOptions } from "./pacing";
+export { MAX_RETRY_AFTER_MS, Pacer, parseRetryAfter } from "./pacing";
+export { PacingShare } from "./pacing-share";
 export type { EndpointLimit, EndpointLimits, PacingRecord } from "./pacing-table";
-export { IBKR_ENDPOINT_LIMITS, parsePacingRecord } from "./pacing-table";
+export { endpointTable, IBKR_ENDPOINT_LIMITS, parsePacingRecord } from "./pacing-table";
 export type { Settings, SettingsSource } from "./settings";
 export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
 export type { PacingStore, SessionRecord, SessionStore } from "./store";

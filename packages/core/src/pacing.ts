@@ -70,6 +70,8 @@ export class Pacer {
   #inFlight = new Map<string, number>();
   #holds = 0;
   #wakeAt = Number.POSITIVE_INFINITY;
+  /** The latest moment a sleep was for: a clock that lags its sleep (a frozen test clock) must not make the pacer spin. */
+  #slept = Number.NEGATIVE_INFINITY;
   readonly #perSecond: number;
   readonly #minGapMs: number;
   readonly #marginMs: number;
@@ -138,7 +140,7 @@ export class Pacer {
    * Retry-After is honoured up to MAX_RETRY_AFTER_MS; without one, 60 s doubling per strike up to 10 min.
    */
   penalize(retryAfterMs: number | undefined): number {
-    const t = this.now();
+    const t = this.#now();
     if (t >= this.penaltyUntil) this.#strikes++;
     const ms =
       retryAfterMs === undefined
@@ -159,7 +161,7 @@ export class Pacer {
 
   /** The error for a request refused during a penalty: when sending resumes, as a time and in seconds. */
   rateLimited(step: IbauthStep): IbauthError {
-    const retryAfterMs = Math.max(0, this.penaltyUntil - this.now());
+    const retryAfterMs = Math.max(0, this.penaltyUntil - this.#now());
     const at = new Date(this.penaltyUntil).toISOString();
     return new IbauthError(
       `not sent: IBKR rate-limited this client; sending resumes at ${at} (in ${Math.ceil(retryAfterMs / SECOND)} s)`,
@@ -182,7 +184,7 @@ export class Pacer {
     }
     return {
       v: 1,
-      ...(this.penaltyUntil > this.now() ? { penaltyUntil: this.penaltyUntil } : {}),
+      ...(this.penaltyUntil > this.#now() ? { penaltyUntil: this.penaltyUntil } : {}),
       ...(this.#strikes ? { strikes: this.#strikes } : {}),
       ...(Object.keys(last).length ? { last } : {}),
     };
@@ -201,9 +203,13 @@ export class Pacer {
     this.#pump();
   }
 
+  #now(): number {
+    return Math.max(this.now(), this.#slept);
+  }
+
   #refusal(step: IbauthStep, signal: AbortSignal | undefined): IbauthError | undefined {
     if (signal?.aborted) return aborted(step);
-    return this.now() < this.penaltyUntil ? this.rateLimited(step) : undefined;
+    return this.#now() < this.penaltyUntil ? this.rateLimited(step) : undefined;
   }
 
   #remove(waiter: Waiter): void {
@@ -214,7 +220,7 @@ export class Pacer {
 
   /** Releases every waiter whose turn has come, then sleeps until the next one's. */
   #pump(): void {
-    const t = this.now();
+    const t = this.#now();
     if (t < this.penaltyUntil) {
       for (const w of this.#queue.splice(0)) {
         w.done = true;
@@ -295,7 +301,7 @@ export class Pacer {
    * on the store (a lock, a write) must not shorten the gap another process keeps after it.
    */
   restamp(key: string, from: number): void {
-    const t = this.now();
+    const t = this.#now();
     for (const times of [this.#sends, this.#rowSends.get(key) ?? []]) {
       const i = times.lastIndexOf(from);
       if (i !== -1) {
@@ -364,7 +370,8 @@ export class Pacer {
   #wake(at: number): void {
     if (!Number.isFinite(at) || at >= this.#wakeAt) return;
     this.#wakeAt = at;
-    void this.sleep(at - this.now()).then(() => {
+    void this.sleep(at - this.#now()).then(() => {
+      this.#slept = Math.max(this.#slept, at);
       if (this.#wakeAt === at) this.#wakeAt = Number.POSITIVE_INFINITY;
       this.#pump();
     });

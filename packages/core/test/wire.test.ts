@@ -109,6 +109,53 @@ describe("redirects to IBKR's login page", () => {
   });
 });
 
+describe("auth.fetch sends what fetch would", () => {
+  it("an unlabelled string body keeps fetch's text/plain; a labelled one keeps its label", async () => {
+    const bed = await testBed();
+    const seen: (string | null)[] = [];
+    const auth = new IBAuth({
+      ...bed.options,
+      fetch: async (input, init) => {
+        if (String(input).endsWith("/iserver/accounts"))
+          seen.push(new Headers(init?.headers).get("content-type"));
+        return bed.emu.fetch(input, init);
+      },
+    });
+    await auth.connect();
+    await auth.fetch(DATA, { method: "POST", body: "plain" });
+    await auth.fetch(DATA, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    expect(seen).toEqual(["text/plain;charset=UTF-8", "application/json"]);
+  });
+});
+
+describe("timeouts and aborts through ofetch", () => {
+  it("auth.fetch with a caller's signal: IBKR silent past timeoutMs is ERR_TIMEOUT, the caller's abort is ERR_ABORTED", async () => {
+    const bed = await testBed({ auth: { timeoutMs: 200 } });
+    await bed.auth.connect();
+    bed.emu.failNext({ path: DATA, kind: "hang" });
+    const timedOut = await rejection(bed.auth.fetch(DATA, { signal: new AbortController().signal }));
+    expect(timedOut.code).toBe("ERR_TIMEOUT");
+    bed.emu.reset();
+    const bed2 = await testBed({ auth: { timeoutMs: 10_000 } });
+    await bed2.auth.connect();
+    bed2.emu.failNext({ path: DATA, kind: "hang" });
+    const caller = new AbortController();
+    const pending = bed2.auth.fetch(DATA, { signal: caller.signal });
+    setTimeout(() => caller.abort(), 50);
+    expect((await rejection(pending)).code).toBe("ERR_ABORTED");
+    bed2.emu.reset();
+  });
+
+  it("a login step without a caller's signal times out with ofetch's timeout: ERR_TIMEOUT", async () => {
+    const bed = await testBed({ auth: { timeoutMs: 200, retry: { attempts: 1 } } });
+    bed.emu.failNext({ path: "/oauth2/api/v1/token", kind: "hang" });
+    const e = await rejection(bed.auth.connect());
+    expect(e.code).toBe("ERR_TIMEOUT");
+    expect(e.step).toBe("token");
+    bed.emu.reset();
+  });
+});
+
 describe("the bytes of the login", () => {
   it("signs the sso-sessions JWT with exp = iat + ssoLifetimeSec (86 400 by default)", async () => {
     for (const [ssoLifetimeSec, expected] of [

@@ -1,7 +1,17 @@
-import { IbauthError, type Logger, type SessionRecord, type SessionStore, silentLogger } from "@ibauth/core";
+import {
+  IbauthError,
+  type Logger,
+  type PacingRecord,
+  type SessionRecord,
+  type SessionStore,
+  silentLogger,
+} from "@ibauth/core";
 import { importSealKey, isSealed, seal, unseal } from "./seal.ts";
 
 type KvKeyPart = string | number | bigint | boolean | Uint8Array;
+
+/** A pacing record matters for at most a 15-minute penalty; a day lets an idle one go. */
+const PACING_EXPIRE_MS = 86_400_000;
 
 /** The part of `Deno.Kv` the store uses; typed here so the package type-checks without `--unstable-kv`. */
 export interface KvLike {
@@ -68,6 +78,20 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
       const text = JSON.stringify(record);
       const value = sealKey ? await seal(sealKey, text, context) : text;
       await guard("write", () => kv.set(key, value, { expireIn }));
+    },
+    // IBKR's pacing for the username, beside the record (no secret in it). Deno KV reads are strongly
+    // consistent by default, but a plain get/set is not a transaction: the last write wins.
+    pacing: {
+      accuracy: "approximate",
+      staleMs: 0,
+      async get() {
+        const { key } = await ready;
+        return (await guard("read", () => kv.get([...key, "pacing"]))).value ?? undefined;
+      },
+      async set(_id: string, record: PacingRecord) {
+        const { key } = await ready;
+        await guard("write", () => kv.set([...key, "pacing"], record, { expireIn: PACING_EXPIRE_MS }));
+      },
     },
     async delete() {
       const { key } = await ready;

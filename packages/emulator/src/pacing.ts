@@ -13,9 +13,13 @@ export const DEFAULT_ENDPOINT_LIMITS: Record<string, EndpointLimit> = {
   "/v1/api/iserver/account/pnl/partitioned": { requests: 1, perMs: 5000 },
   "/v1/api/portfolio/accounts": { requests: 1, perMs: 5000 },
   "/v1/api/portfolio/subaccounts": { requests: 1, perMs: 5000 },
-  "/v1/api/iserver/trades": { requests: 1, perMs: 5000 },
+  "/v1/api/iserver/account/trades": { requests: 1, perMs: 5000 },
   "/v1/api/iserver/scanner/run": { requests: 1, perMs: 1000 },
   "/v1/api/iserver/scanner/params": { requests: 1, perMs: 900_000 },
+  "/v1/api/pa/performance": { requests: 1, perMs: 900_000 },
+  "/v1/api/pa/summary": { requests: 1, perMs: 900_000 },
+  "/v1/api/pa/transactions": { requests: 1, perMs: 900_000 },
+  // IBKR lists each /fyi/ path at 1/s; one window for all of them is the strict reading
   "/v1/api/fyi/*": { requests: 1, perMs: 1000 },
 };
 

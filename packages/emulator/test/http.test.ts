@@ -115,3 +115,28 @@ describe("faults and edge rules over real HTTP", () => {
     expect(state.egressIp).toBe("198.51.100.3");
   });
 });
+
+describe("over HTTPS (startEmulator with tls)", () => {
+  it("serves the same handler with the given key and certificate, on 127.0.0.1", async () => {
+    // @ts-expect-error: a plain .mjs helper shared with the benchmark, without types
+    const { throwawayCa } = await import("../../../test/bench/throwaway-ca.mjs");
+    const ca = throwawayCa();
+    try {
+      const { srv } = await serve({ tls: { key: ca.read("leaf.key"), cert: ca.read("leaf.pem") } });
+      expect(srv.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const { get } = await import("node:https");
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${srv.url}/__emulator/ip`, { ca: ca.read("ca.pem") }, (res) => {
+          let text = "";
+          res.on("data", (d) => {
+            text += d;
+          });
+          res.on("end", () => resolve(text));
+        }).on("error", reject);
+      });
+      expect(body).toBe(IP);
+    } finally {
+      ca.cleanup();
+    }
+  });
+});

@@ -102,9 +102,9 @@ describe("POST /gw/api/v1/sso-sessions", () => {
   it("binds the bearer to ip and alternativeIps: /v1/api from any other IP is 401", async () => {
     const r = await rig();
     const bearer = await r.bearer({ alternativeIps: ["198.51.100.7", "198.51.100.8"] });
-    expect((await r.api("/portfolio/accounts", bearer)).status).toBe(200);
-    expect((await r.api("/portfolio/accounts", bearer, { ip: "198.51.100.8" })).status).toBe(200);
-    const other = await r.api("/portfolio/accounts", bearer, { ip: "192.0.2.99" });
+    expect((await r.api("/iserver/auth/status", bearer)).status).toBe(200);
+    expect((await r.api("/iserver/auth/status", bearer, { ip: "198.51.100.8" })).status).toBe(200);
+    const other = await r.api("/iserver/auth/status", bearer, { ip: "192.0.2.99" });
     expect(other.status).toBe(401);
     expect(await other.json()).toEqual({ error: "Unauthorized", statusCode: 401 });
   });

@@ -13,8 +13,7 @@ function storeError(path: string, action: string, error: unknown): IbauthError {
   });
 }
 
-const pacingPath = (sessionFile: string, id: string) =>
-  join(dirname(sessionFile), `.ibauth-pacing-${id}.json`);
+const pacingPath = (folder: string, id: string) => join(folder, `.ibauth-pacing-${id}.json`);
 
 /**
  * Writes through a private temp file in the same folder, renamed over the target: a reader (or a second
@@ -71,7 +70,17 @@ async function lockFile(lockPath: string): Promise<() => Promise<void>> {
  * only ever sees a whole record: the last rename wins. A missing, empty or corrupt file reads as
  * `undefined`, which makes the core log in again instead of crashing.
  */
-export function fileStore(path: string): SessionStore {
+export interface FileStoreOptions {
+  /**
+   * Where the per-username pacing record lives (it outlives logout and is shared by every session file
+   * that uses this folder). Default: the session file's folder. The CLI uses its cache folder, so that
+   * runs with different --session files for one username respect each other.
+   */
+  pacingFolder?: string;
+}
+
+export function fileStore(path: string, options: FileStoreOptions = {}): SessionStore {
+  const pacingFolder = options.pacingFolder ?? dirname(path);
   return {
     async get() {
       let text: string;
@@ -98,18 +107,22 @@ export function fileStore(path: string): SessionStore {
       staleMs: 0,
       async get(id: string) {
         try {
-          return JSON.parse(await readFile(pacingPath(path, id), "utf8")) as unknown;
+          return JSON.parse(await readFile(pacingPath(pacingFolder, id), "utf8")) as unknown;
         } catch {
           return undefined; // missing or corrupt: nothing to wait for
         }
       },
       async set(id: string, record: PacingRecord) {
-        await writePrivate(pacingPath(path, id), JSON.stringify(record), "write the pacing record of");
+        await writePrivate(
+          pacingPath(pacingFolder, id),
+          JSON.stringify(record),
+          "write the pacing record of",
+        );
       },
     },
 
     lock: (name) =>
-      lockFile(name === "login" ? `${path}.login.lock` : join(dirname(path), ".ibauth-pacing.lock")),
+      lockFile(name === "login" ? `${path}.login.lock` : join(pacingFolder, ".ibauth-pacing.lock")),
 
     async delete() {
       try {

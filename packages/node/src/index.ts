@@ -2,7 +2,7 @@
 export * from "@ibauth/core";
 export type { AuthOverrides } from "./auth-from";
 export { authFromEnv, authFromYaml } from "./auth-from";
-export { fileStore } from "./file-store";
+export { type FileStoreOptions, fileStore } from "./file-store";
 export type { KeepAlive, KeepAliveOptions } from "./keep-alive";
 export { keepAlive } from "./keep-alive";
 export type { KeyInfo, LoadedKey } from "./keys";

@@ -258,7 +258,7 @@ const CASES: Case[] = [
     message:
       /^ibauth: store: cannot write the session file \S+a-file\/s\.json \((ENOTDIR|EEXIST)\)\. check that the folder exists and this user may write it, or change session_file$/,
     exit: 2,
-    stdout: /^✓ login +\d+ ms/,
+    stdout: /^✓ login +\d+(?:\.\d+)? m?s/,
   },
   {
     name: "check: a bad domain fails the endpoints line, not the key",
@@ -269,7 +269,7 @@ const CASES: Case[] = [
     message:
       /^ibauth: config: \S+config\.yaml:\d+:\d+: domain "api\.ibkr\.com\.evil\.example" is not an IBKR Web API host/,
     exit: 2,
-    stdout: /^✓ config .*\n✓ private key .*\n✗ endpoints +\d+ ms\n$/,
+    stdout: /^✓ config .*\n✓ private key .*\n✗ endpoints +\d+(?:\.\d+)? m?s\n$/,
   },
 ];
 

@@ -179,7 +179,7 @@ describe("honest answers", () => {
     server.emulator.dropBrokerageSession();
     const dead = await run("status");
     expect(dead.code).toBe(1);
-    expect(lines(dead.stdout)[1]).toMatch(/^✓ tickle +\d+ ms {2}brokerage NOT authenticated/);
+    expect(lines(dead.stdout)[1]).toMatch(/^✓ tickle +\d+(?:\.\d+)? m?s {2}brokerage NOT authenticated/);
     expect(lines(dead.stdout).at(-1)).toMatch(/^session NOT valid: /);
   }, 40_000);
 
@@ -221,6 +221,6 @@ describe("npm run ibauth from a sub-folder", () => {
       },
     );
     expect(r.status, r.stderr).toBe(0);
-    expect(lines(r.stdout)[0]).toMatch(/^✓ config +\d+ ms {2}config\.yaml$/);
+    expect(lines(r.stdout)[0]).toMatch(/^✓ config +\d+(?:\.\d+)? m?s {2}config\.yaml$/);
   });
 });

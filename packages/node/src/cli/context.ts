@@ -51,10 +51,11 @@ export function cliLogger(options: CliOptions, output: Output, level: "info" | "
  * Where the CLI keeps the session between runs when the config names no session_file: the user's
  * cache folder, one file per config path (hashed, so the file name says nothing about the account).
  */
+const cacheFolder = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "ibauth");
+
 export function defaultSessionFile(configPath: string): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   const id = createHash("sha256").update(resolve(configPath)).digest("hex").slice(0, 16);
-  return join(cache, "ibauth", `session-${id}.json`);
+  return join(cacheFolder(), `session-${id}.json`);
 }
 
 export interface CliAuth extends ResolvedAuth {
@@ -68,8 +69,8 @@ export interface CliAuth extends ResolvedAuth {
 }
 
 /** fileStore, remembering the first write or delete that failed. */
-function recordingStore(path: string): { store: SessionStore; failure: () => unknown } {
-  const inner = fileStore(path);
+function recordingStore(path: string, pacingFolder: string): { store: SessionStore; failure: () => unknown } {
+  const inner = fileStore(path, { pacingFolder });
   let failure: unknown;
   const record = (error: unknown) => {
     failure ??= error;
@@ -94,7 +95,8 @@ export async function loadCliAuth(ctx: CliContext): Promise<CliAuth> {
   const settings = await readYamlSettings(ctx.options.config);
   const sessionFile =
     ctx.options.session ?? settings.values.sessionFile ?? defaultSessionFile(ctx.options.config);
-  const { store, failure } = recordingStore(sessionFile);
+  // IBKR paces per username: every run shares one pacing record, whichever --session file it uses
+  const { store, failure } = recordingStore(sessionFile, cacheFolder());
   const resolved = await resolveAuth(settings, { logger: ctx.logger, store });
   for (const warning of resolved.key?.warnings ?? []) ctx.logger.warn({ step: "key" }, warning);
   return {

@@ -62,10 +62,13 @@ export function isLoopback(host: string): boolean {
 }
 
 async function listen(ctx: CliContext, publicKeyPem: string, port: number, host: string) {
+  // One line per request: `09:12:03  POST /v1/api/tickle 429  (why)`, or a JSON line with --json.
   const log = ctx.options.log
-    ? ({ method, path, status, reason }: ServedRequest) =>
+    ? (request: ServedRequest) =>
         ctx.output.log(
-          `${new Date().toTimeString().slice(0, 8)}  ${method} ${path} ${status || "dropped"}${reason ? `  (${reason})` : ""}`,
+          ctx.options.json
+            ? JSON.stringify({ level: "info", time: Date.now(), msg: "request", ...request })
+            : `${new Date().toTimeString().slice(0, 8)}  ${request.method} ${request.path} ${request.status || "dropped"}${request.reason ? `  (${request.reason})` : ""}`,
         )
     : undefined;
   try {

@@ -165,11 +165,7 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
   const { auth } = loaded;
   const record = await storedSession(ctx, loaded, "status");
   if (!record) return 1;
-  const answer = await ctx.output.step(
-    "validate",
-    () => validateShared(loaded),
-    validateDetail,
-  );
+  const answer = await ctx.output.step("validate", () => validateShared(loaded), validateDetail);
   let valid = answer.result.valid;
   let tickle: TickleResult | undefined;
   if (answer.ageMs !== undefined && valid) {
