@@ -19,6 +19,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { gzipSync } from "node:zlib";
 import { resolveWorkspacePackage, root } from "../faults/workspace-packages.mjs";
+import { emulatorProcess } from "./emulator-child.mjs";
 import { throwawayCa } from "./throwaway-ca.mjs";
 
 v8.setFlagsFromString("--expose-gc");
@@ -51,29 +52,6 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-
-/** The emulator in a child process; resolves to { url, stop }. */
-function emulatorProcess(options) {
-  const child = spawn(
-    process.execPath,
-    [join(root, "test/bench/emulator-process.mjs"), JSON.stringify(options)],
-    {
-      stdio: ["pipe", "pipe", "inherit"],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`emulator process exited (${code})`)));
-    child.stdout.once("data", (line) => {
-      const { url } = JSON.parse(String(line));
-      const stop = () =>
-        new Promise((r) => {
-          child.once("exit", r);
-          child.stdin.end();
-        });
-      resolve({ url, stop });
-    });
-  });
-}
 
 /** Runs a child process, feeds it `input`, resolves to its stdout's last line. */
 function child(command, args, { input = "", env = {} } = {}) {

@@ -1,9 +1,11 @@
 // A fresh world per case: an emulator reached through the runner's transport, the cached key pair,
 // a wire recorder, a debug-level recording logger and a virtual clock shared by SDK and emulator.
-import { IBAuth, type IBAuthOptions } from "@ibauth/core";
+
+import { IBAuth, type IBAuthOAuth1Options, type IBAuthOptions } from "@ibauth/core";
+import type { Oauth1Credentials } from "@ibauth/emulator";
 import { exposeText, findLeaks, pemCanaries, type RecordingLogger, recordingLogger } from "../support/canary";
 import type { EmulatorHandle, EmulatorSetup, OpenEmulator, Transport } from "../support/emulator-handle";
-import { type ClientKeys, cachedKeys } from "../support/keys";
+import { type ClientKeys, cachedKeys, cachedOauth1 } from "../support/keys";
 import { recordWire, type Wire, wireSecrets } from "../support/wire";
 
 export const CLIENT_ID = "conformance-client";
@@ -21,6 +23,8 @@ export interface Calls {
   validate: number;
   tickle: number;
   logout: number;
+  /** OAuth 1.0a: POST /v1/api/oauth/live_session_token. */
+  lst: number;
   /** Every request served, these steps and any other path. */
   total: number;
 }
@@ -33,6 +37,7 @@ const STEP_PATHS: [keyof Omit<Calls, "total">, string][] = [
   ["validate", "/v1/api/sso/validate"],
   ["tickle", "/v1/api/tickle"],
   ["logout", "/v1/api/logout"],
+  ["lst", "/v1/api/oauth/live_session_token"],
 ];
 
 export interface Ctx {
@@ -47,6 +52,11 @@ export interface Ctx {
   options(overrides?: Partial<IBAuthOptions>): IBAuthOptions;
   /** A new IBAuth; its status() is scanned for leaks when the case ends. */
   auth(overrides?: Partial<IBAuthOptions>): IBAuth;
+  /** A new IBAuth in OAuth 1.0a mode (cases with `oauth1: true`); scanned for leaks the same way. */
+  oauth1Auth(
+    overrides?: Partial<IBAuthOAuth1Options>,
+    credentials?: Partial<Oauth1Credentials["client"]>,
+  ): IBAuth;
   /** Moves the SDK's and the emulator's clocks together. */
   advance(ms: number): Promise<void>;
   now(): number;
@@ -61,18 +71,22 @@ export interface Case {
   name: string;
   /** Emulator settings this case needs beyond the defaults. */
   emulator?: Pick<EmulatorSetup, "latencyMs">;
+  /** Registers an OAuth 1.0a consumer with the emulator, for ctx.oauth1Auth(). */
+  oauth1?: boolean;
   run(ctx: Ctx): Promise<void>;
 }
 
 export async function runCase(c: Case, transport: Transport): Promise<void> {
   const keys = await cachedKeys();
+  const oauth1 = c.oauth1 ? await cachedOauth1() : undefined;
   const opened = await transport.open({
     clients: [{ clientId: CLIENT_ID, keys: { [KEY_ID]: keys.publicKeyPem }, credentials: [CREDENTIAL] }],
     egressIp: EGRESS_IP,
+    ...(oauth1 ? { oauth1Consumers: [oauth1.consumer] } : {}),
     ...c.emulator,
   });
   try {
-    const ctx = buildContext(transport, opened, keys);
+    const ctx = buildContext(transport, opened, keys, oauth1);
     await c.run(ctx.ctx);
     ctx.assertNoLeaks();
     // what IBKR may not refuse but no IBKR sample sends (e.g. Content-Type on a bodyless POST)
@@ -83,7 +97,12 @@ export async function runCase(c: Case, transport: Transport): Promise<void> {
   }
 }
 
-function buildContext(transport: Transport, opened: OpenEmulator, keys: ClientKeys) {
+function buildContext(
+  transport: Transport,
+  opened: OpenEmulator,
+  keys: ClientKeys,
+  oauth1: Oauth1Credentials | undefined,
+) {
   const wire = recordWire(opened.fetch);
   const logger = recordingLogger();
   const made: IBAuth[] = [];
@@ -97,19 +116,22 @@ function buildContext(transport: Transport, opened: OpenEmulator, keys: ClientKe
   };
   const now = () => Date.now() + offset;
 
-  const options = (overrides: Partial<IBAuthOptions> = {}): IBAuthOptions => ({
-    clientId: CLIENT_ID,
-    clientKeyId: KEY_ID,
-    credential: CREDENTIAL,
-    privateKey: keys.privateKeyPem,
+  const shared = {
     baseUrl: opened.baseUrl,
-    ipLookupUrl: `${opened.baseUrl}/__emulator/ip`,
     fetch: wire.fetch,
     logger,
     now,
     // Backoff waits move the virtual clock instead of real time, so pacing is honoured without slowing the run.
     sleep: advance,
     userAgent: "ibauth-conformance/1",
+  };
+  const options = (overrides: Partial<IBAuthOptions> = {}): IBAuthOptions => ({
+    clientId: CLIENT_ID,
+    clientKeyId: KEY_ID,
+    credential: CREDENTIAL,
+    privateKey: keys.privateKeyPem,
+    ipLookupUrl: `${opened.baseUrl}/__emulator/ip`,
+    ...shared,
     ...overrides,
   });
 
@@ -124,6 +146,12 @@ function buildContext(transport: Transport, opened: OpenEmulator, keys: ClientKe
     options,
     auth(overrides) {
       const auth = new IBAuth(options(overrides));
+      made.push(auth);
+      return auth;
+    },
+    oauth1Auth(overrides = {}, credentials = {}) {
+      if (!oauth1) throw new Error("this case needs `oauth1: true`");
+      const auth = new IBAuth({ oauth1: { ...oauth1.client, ...credentials }, ...shared, ...overrides });
       made.push(auth);
       return auth;
     },
@@ -150,6 +178,22 @@ function buildContext(transport: Transport, opened: OpenEmulator, keys: ClientKe
   const assertNoLeaks = () => {
     const secrets = new Map<string, string>([["credential", CREDENTIAL], ...extraSecrets]);
     for (const [i, s] of pemCanaries(keys.privateKeyPem).entries()) secrets.set(`private key part ${i}`, s);
+    if (oauth1) {
+      const { client, consumer } = oauth1;
+      secrets.set("oauth1 access token", client.accessToken);
+      secrets.set("oauth1 access-token secret (encrypted)", client.accessTokenSecret);
+      secrets.set("oauth1 access-token secret (decrypted)", consumer.accessTokenSecret);
+      const plain = atob(consumer.accessTokenSecret);
+      secrets.set(
+        "oauth1 access-token secret (hex)",
+        Array.from(plain, (ch) => ch.charCodeAt(0).toString(16).padStart(2, "0")).join(""),
+      );
+      for (const [name, pem] of [
+        ["signature", client.signatureKey],
+        ["encryption", client.encryptionKey],
+      ] as const)
+        for (const [i, s] of pemCanaries(pem).entries()) secrets.set(`oauth1 ${name} key part ${i}`, s);
+    }
     for (const [i, s] of wireSecrets(wire).entries()) secrets.set(`wire secret ${i}`, s);
     const texts = new Map(exposed);
     for (const [i, line] of logger.lines.entries()) {

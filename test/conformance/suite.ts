@@ -4,6 +4,7 @@ import { canaryCases } from "./cases/canary";
 import { connectCases } from "./cases/connect";
 import { errorCases } from "./cases/errors";
 import { healCases } from "./cases/heal";
+import { oauth1Cases } from "./cases/oauth1";
 import { wireFormatCases } from "./cases/wire-format";
 import { type Case, runCase } from "./context";
 
@@ -18,6 +19,7 @@ export const cases: Case[] = [
   ...healCases,
   ...errorCases,
   ...canaryCases,
+  ...oauth1Cases,
 ];
 
 export interface CaseResult {

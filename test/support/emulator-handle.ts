@@ -1,6 +1,6 @@
 // One async control surface over the emulator, whether it lives in this runtime (the object from
 // createEmulator/startEmulator) or in another process (its HTTP control endpoint, e.g. for a page).
-import { createEmulator } from "@ibauth/emulator";
+import { createEmulator, type EmulatorOauth1Consumer } from "@ibauth/emulator";
 
 export interface FailSpec {
   path: string;
@@ -17,6 +17,8 @@ export interface EmulatorHandle {
   failNext(spec: FailSpec): Promise<void>;
   expireAccessTokens(): Promise<void>;
   expireBearers(): Promise<void>;
+  /** OAuth 1.0a: every live session token issued so far expires now. */
+  expireLst(): Promise<void>;
   dropBrokerageSession(): Promise<void>;
   startCompetingSession(): Promise<void>;
   setEgressIp(ip: string): Promise<void>;
@@ -34,6 +36,8 @@ export interface EmulatorSetup {
   egressIp: string;
   /** Delay the emulator adds to every answer, like a network round trip. */
   latencyMs?: number;
+  /** OAuth 1.0a consumers, for the cases that log in that way. */
+  oauth1Consumers?: EmulatorOauth1Consumer[];
 }
 
 export interface OpenEmulator {
@@ -60,6 +64,7 @@ export function localHandle(emulator: LocalEmulator): EmulatorHandle {
     failNext: async (spec) => void emulator.failNext(spec),
     expireAccessTokens: async () => void emulator.expireAccessTokens(),
     expireBearers: async () => void emulator.expireBearers(),
+    expireLst: async () => void emulator.expireLst(),
     dropBrokerageSession: async () => void emulator.dropBrokerageSession(),
     startCompetingSession: async () => void emulator.startCompetingSession(),
     setEgressIp: async (ip) => void emulator.setEgressIp(ip),
@@ -86,6 +91,7 @@ export function remoteHandle(baseUrl: string, transport: typeof fetch = fetch): 
     failNext: async (spec) => void (await control("failNext", { ...spec })),
     expireAccessTokens: async () => void (await control("expireAccessTokens")),
     expireBearers: async () => void (await control("expireBearers")),
+    expireLst: async () => void (await control("expireLst")),
     dropBrokerageSession: async () => void (await control("dropBrokerageSession")),
     startCompetingSession: async () => void (await control("startCompetingSession")),
     setEgressIp: async (ip) => void (await control("setEgressIp", { ip })),

@@ -1,4 +1,4 @@
-import { generateClientKeys } from "@ibauth/emulator";
+import { generateClientKeys, generateOauth1Credentials, type Oauth1Credentials } from "@ibauth/emulator";
 
 export type ClientKeys = Awaited<ReturnType<typeof generateClientKeys>>;
 
@@ -13,4 +13,12 @@ export function cachedKeys(name: "main" | "other" = "main"): Promise<ClientKeys>
     cache.set(name, keys);
   }
   return keys;
+}
+
+let oauth1: Promise<Oauth1Credentials> | undefined;
+
+/** One set of OAuth 1.0a credentials per run (two RSA pairs and an encrypted secret). */
+export function cachedOauth1(): Promise<Oauth1Credentials> {
+  oauth1 ??= generateOauth1Credentials({ consumerKey: "CONFCONS1", credential: "canaryOauth1Q7zX" });
+  return oauth1;
 }

@@ -3,7 +3,7 @@ import { IbauthError } from "./errors";
 import { type Logger, silentLogger } from "./log";
 import type { EndpointLimits } from "./pacing-table";
 import { memoryStore, type SessionStore } from "./store";
-import type { IBAuthOptions } from "./types";
+import type { IBAuthOAuth1Options, IBAuthOptions, OAuth1Credentials } from "./types";
 
 export const VERSION = "0.1.0";
 
@@ -15,8 +15,14 @@ export const VALID_DOMAINS: readonly string[] = [
 
 export const DEFAULT_IP_LOOKUP_URL = "https://api.ipify.org";
 
-/** Options after validation, with every default filled in. */
+/** OAuth 1.0a credentials after validation (the keys are still PEM text or a CryptoKey). */
+export interface ResolvedOAuth1 extends Required<Omit<OAuth1Credentials, "dhGenerator">> {
+  dhGenerator: number;
+}
+
+/** Options after validation, with every default filled in. In OAuth 1.0a mode the OAuth 2.0 fields are empty. */
 export interface ResolvedConfig {
+  oauth1: ResolvedOAuth1 | undefined;
   clientId: string;
   clientKeyId: string;
   credential: string;
@@ -109,17 +115,21 @@ const fn = v.custom<(...args: never[]) => unknown>((x) => typeof x === "function
 const isCryptoKey = (x: unknown): boolean =>
   typeof x === "object" && x !== null && "algorithm" in x && "type" in x && "usages" in x;
 
-const Options = v.object({
-  clientId: nonEmpty,
-  clientKeyId: nonEmpty,
-  credential: nonEmpty,
-  privateKey: v.union([nonEmpty, v.custom<CryptoKey>(isCryptoKey)]),
+const OAUTH2_ONLY = [
+  "clientId",
+  "clientKeyId",
+  "credential",
+  "privateKey",
+  "ip",
+  "alternativeIps",
+  "ipLookupUrl",
+  "scope",
+  "ssoLifetimeSec",
+] as const;
+
+const Common = {
   domain: v.optional(v.string()),
   baseUrl: v.optional(v.string()),
-  ip: v.optional(v.string()),
-  alternativeIps: v.optional(v.array(v.string())),
-  ipLookupUrl: v.optional(v.string()),
-  scope: v.optional(nonEmpty),
   compete: v.optional(v.boolean()),
   fetch: v.optional(fn),
   store: v.optional(v.object({ get: fn, set: fn, delete: fn })),
@@ -134,7 +144,6 @@ const Options = v.object({
       baseDelayMs: v.optional(v.pipe(v.number(), v.minValue(0))),
     }),
   ),
-  ssoLifetimeSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86_400))),
   sleep: v.optional(fn),
   endpointLimits: v.optional(
     v.record(
@@ -148,24 +157,113 @@ const Options = v.object({
       ),
     ),
   ),
+};
+
+const Options = v.object({
+  clientId: nonEmpty,
+  clientKeyId: nonEmpty,
+  credential: nonEmpty,
+  privateKey: v.union([nonEmpty, v.custom<CryptoKey>(isCryptoKey)]),
+  ip: v.optional(v.string()),
+  alternativeIps: v.optional(v.array(v.string())),
+  ipLookupUrl: v.optional(v.string()),
+  scope: v.optional(nonEmpty),
+  ssoLifetimeSec: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86_400))),
+  ...Common,
 });
 
+const OAuth1Options = v.object({
+  oauth1: v.object({
+    consumerKey: nonEmpty,
+    accessToken: nonEmpty,
+    accessTokenSecret: v.pipe(nonEmpty, v.regex(/^[A-Za-z0-9+/=\s]+$/)),
+    signatureKey: v.union([nonEmpty, v.custom<CryptoKey>(isCryptoKey)]),
+    encryptionKey: nonEmpty,
+    dhPrime: v.pipe(nonEmpty, v.regex(/^(0x)?[0-9a-fA-F]+$/)),
+    dhGenerator: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2))),
+    realm: v.optional(nonEmpty),
+  }),
+  ...Common,
+});
+
+/** One ERR_CONFIG naming every field at fault (missing or invalid), never a value. */
+function invalidOptions(issues: v.BaseIssue<unknown>[], options: object): IbauthError {
+  const fields = [
+    ...new Set(issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join(".") || "options")),
+  ];
+  const valueAt = (path: string) =>
+    path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], options);
+  const missing = fields.filter((f) => valueAt(f) === undefined);
+  const invalid = fields.filter((f) => !missing.includes(f));
+  const parts = [];
+  if (missing.length) parts.push(`missing ${missing.join(", ")}`);
+  if (invalid.length) parts.push(`invalid ${invalid.join(", ")}`);
+  return configError(fields.join(", "), `IBAuth options: ${parts.join("; ")}`);
+}
+
+type CommonOutput = v.InferOutput<v.ObjectSchema<typeof Common, undefined>>;
+
+/** The settings both modes share, with their defaults. */
+function resolveCommon(o: CommonOutput, store: SessionStore | undefined) {
+  const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch?.bind(globalThis);
+  if (!fetchImpl) throw configError("fetch", "no global fetch in this runtime: pass options.fetch");
+  return {
+    domain: validateDomain(o.domain ?? "api.ibkr.com"),
+    baseUrl: o.baseUrl === undefined ? undefined : validateBaseUrl(o.baseUrl),
+    compete: o.compete ?? true,
+    fetch: fetchImpl,
+    // the caller's object itself: the parsed copy would drop its optional members (pacing)
+    store: store ?? memoryStore(),
+    logger: (o.logger as Logger | undefined) ?? silentLogger,
+    now: (o.now as (() => number) | undefined) ?? Date.now,
+    userAgent: o.userAgent ?? `ibauth-ts/${VERSION}`,
+    timeoutMs: o.timeoutMs ?? 15_000,
+    refreshMarginMs: o.refreshMarginMs ?? 5 * 60_000,
+    retryAttempts: o.retry?.attempts ?? 3,
+    retryBaseDelayMs: o.retry?.baseDelayMs ?? 500,
+    sleep:
+      (o.sleep as ((ms: number) => Promise<void>) | undefined) ??
+      ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    endpointLimits: o.endpointLimits ?? {},
+  };
+}
+
+function resolveOAuth1(options: IBAuthOAuth1Options): ResolvedConfig {
+  for (const field of OAUTH2_ONLY)
+    if ((options as unknown as Record<string, unknown>)[field] !== undefined)
+      throw configError(field, `${field} is an OAuth 2.0 option: leave it out with oauth1`);
+  const parsed = v.safeParse(OAuth1Options, options);
+  if (!parsed.success) throw invalidOptions(parsed.issues, options);
+  const { oauth1: c, ...common } = parsed.output;
+  return {
+    ...resolveCommon(common, options.store),
+    oauth1: {
+      ...c,
+      signatureKey: c.signatureKey as string | CryptoKey,
+      accessTokenSecret: c.accessTokenSecret.replace(/\s+/g, ""),
+      dhPrime: c.dhPrime.replace(/^0x/i, "").toLowerCase(),
+      dhGenerator: c.dhGenerator ?? 2,
+      realm: c.realm ?? (c.consumerKey === "TESTCONS" ? "test_realm" : "limited_poa"),
+    },
+    clientId: "",
+    clientKeyId: "",
+    credential: "",
+    privateKey: "",
+    ip: undefined,
+    alternativeIps: [],
+    ipLookupUrl: "",
+    scope: "",
+    ssoLifetimeSec: 86_400,
+  };
+}
+
 /** Validates options; a bad set fails with one ERR_CONFIG naming every field at fault (never its value when secret). */
-export function resolveConfig(options: IBAuthOptions): ResolvedConfig {
+export function resolveConfig(options: IBAuthOptions | IBAuthOAuth1Options): ResolvedConfig {
   if (typeof options !== "object" || options === null)
     throw configError("options", "IBAuth needs an options object");
+  if ("oauth1" in options && options.oauth1 !== undefined) return resolveOAuth1(options);
   const parsed = v.safeParse(Options, options);
-  if (!parsed.success) {
-    const fields = [
-      ...new Set(parsed.issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join(".") || "options")),
-    ];
-    const missing = fields.filter((f) => (options as unknown as Record<string, unknown>)[f] === undefined);
-    const invalid = fields.filter((f) => !missing.includes(f));
-    const parts = [];
-    if (missing.length) parts.push(`missing ${missing.join(", ")}`);
-    if (invalid.length) parts.push(`invalid ${invalid.join(", ")}`);
-    throw configError(fields.join(", "), `IBAuth options: ${parts.join("; ")}`);
-  }
+  if (!parsed.success) throw invalidOptions(parsed.issues, options);
   const o = parsed.output;
   for (const [field, ip] of [
     ["ip", o.ip],
@@ -176,35 +274,18 @@ export function resolveConfig(options: IBAuthOptions): ResolvedConfig {
   }
   const ipLookupUrl = o.ipLookupUrl ?? DEFAULT_IP_LOOKUP_URL;
   validateUrl("ipLookupUrl", ipLookupUrl);
-  const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch?.bind(globalThis);
-  if (!fetchImpl) throw configError("fetch", "no global fetch in this runtime: pass options.fetch");
   return {
+    ...resolveCommon(o, options.store),
+    oauth1: undefined,
     clientId: o.clientId,
     clientKeyId: o.clientKeyId,
     credential: o.credential,
     privateKey: o.privateKey as string | CryptoKey,
-    domain: validateDomain(o.domain ?? "api.ibkr.com"),
-    baseUrl: o.baseUrl === undefined ? undefined : validateBaseUrl(o.baseUrl),
     ip: o.ip?.trim(),
     alternativeIps: (o.alternativeIps ?? []).map((a) => a.trim()),
     ipLookupUrl,
     scope: o.scope ?? "sso-sessions.write",
-    compete: o.compete ?? true,
-    fetch: fetchImpl,
-    // the caller's object itself: the parsed copy would drop its optional members (pacing)
-    store: options.store ?? memoryStore(),
-    logger: (o.logger as Logger | undefined) ?? silentLogger,
-    now: (o.now as (() => number) | undefined) ?? Date.now,
-    userAgent: o.userAgent ?? `ibauth-ts/${VERSION}`,
-    timeoutMs: o.timeoutMs ?? 15_000,
-    refreshMarginMs: o.refreshMarginMs ?? 5 * 60_000,
-    retryAttempts: o.retry?.attempts ?? 3,
-    retryBaseDelayMs: o.retry?.baseDelayMs ?? 500,
     ssoLifetimeSec: o.ssoLifetimeSec ?? 86_400,
-    sleep:
-      (o.sleep as ((ms: number) => Promise<void>) | undefined) ??
-      ((ms) => new Promise((r) => setTimeout(r, ms))),
-    endpointLimits: o.endpointLimits ?? {},
   };
 }
 

@@ -7,6 +7,8 @@ export const PATHS = {
   tickle: "/v1/api/tickle",
   authStatus: "/v1/api/iserver/auth/status",
   logout: "/v1/api/logout",
+  /** OAuth 1.0a: the live session token (protocol notes §7.2). */
+  liveSessionToken: "/v1/api/oauth/live_session_token",
 } as const;
 
 /** The literal audience IBKR expects in the client assertion: a path, not a URL. */

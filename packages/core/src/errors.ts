@@ -17,6 +17,7 @@ export type IbauthStep =
   | "config"
   | "key"
   | "token"
+  | "lst"
   | "ip"
   | "bearer"
   | "init"

@@ -7,17 +7,21 @@ import { type Http, requestJson, requestText, withRetry } from "./http";
 import { accessTokenLifetimeMs } from "./lifetime";
 import type { BrokerageStatus, TickleResult, ValidateResult } from "./types";
 
-/** What the steps need besides HTTP: where to go and how to sign. */
+/** What the steps need besides HTTP: where to go, and how to keep what they learn out of error text. */
 export interface FlowContext {
   http: Http;
   origin: string;
+  /** Each signed assertion is registered as a secret, so it can never leak through IBKR's error text. */
+  remember: (secret: string) => void;
+}
+
+/** OAuth 2.0's login steps also sign client assertions. */
+export interface SigningContext extends FlowContext {
   clientId: string;
   kid: string;
   /** `exp − iat` of the sso-sessions JWT. */
   ssoLifetimeSec: number;
   key: () => Promise<CryptoKey>;
-  /** Each signed assertion is registered as a secret, so it can never leak through IBKR's error text. */
-  remember: (secret: string) => void;
 }
 
 function parse<T>(step: IbauthStep, schema: v.GenericSchema<unknown, T>, data: unknown, what: string): T {
@@ -33,7 +37,7 @@ const TokenResponse = v.object({
 
 /** POST /oauth2/api/v1/token: a fresh client assertion buys an access token. */
 export async function requestAccessToken(
-  ctx: FlowContext,
+  ctx: SigningContext,
   scope: string,
 ): Promise<{ token: string; expiresAt: number }> {
   return withRetry(ctx.http, "token", async () => {
@@ -87,7 +91,7 @@ export interface BearerClaims {
 }
 
 /** Signs the sso-sessions JWT; needs the IP but not the access token, so a login signs it while the token request is out. */
-export async function signBearerRequest(ctx: FlowContext, claims: BearerClaims): Promise<string> {
+export async function signBearerRequest(ctx: SigningContext, claims: BearerClaims): Promise<string> {
   const jwt = await signSsoAssertion(await ctx.key(), {
     clientId: ctx.clientId,
     kid: ctx.kid,
@@ -104,7 +108,7 @@ export async function signBearerRequest(ctx: FlowContext, claims: BearerClaims):
  * attempt may send a JWT signed ahead (`signed`); a retry signs anew.
  */
 export async function requestBearer(
-  ctx: FlowContext,
+  ctx: SigningContext,
   o: BearerClaims & { accessToken: string; signed?: string },
 ): Promise<string> {
   let signed = o.signed;
@@ -145,23 +149,29 @@ function toStatus(s: v.InferOutput<typeof Status>): BrokerageStatus {
   };
 }
 
-const bearerHeaders = (bearer: string, json = false): Record<string, string> => ({
-  Authorization: `Bearer ${bearer}`,
-  ...(json ? { "Content-Type": "application/json" } : {}),
+/**
+ * The Authorization value for one request: `Bearer …` (OAuth 2.0) or an OAuth 1.0a signature over the
+ * method and URL. It is set when the request leaves the pacing queue, so a signature's timestamp is fresh.
+ */
+export type Authorize = (method: string, url: string) => Promise<string>;
+
+const authorized = (auth: Authorize, method: string, url: string) => ({
+  method,
+  url,
+  beforeSend: async (headers: Headers) => headers.set("Authorization", await auth(method, url)),
 });
 
 /** POST /iserver/auth/ssodh/init {publish, compete}: opens the brokerage (/iserver) session. */
 export async function initBrokerage(
   ctx: FlowContext,
-  bearer: string,
+  auth: Authorize,
   compete: boolean,
 ): Promise<BrokerageStatus> {
   return withRetry(ctx.http, "init", async () => {
     const data = await requestJson(ctx.http, {
       step: "init",
-      method: "POST",
-      url: ctx.origin + PATHS.ssodhInit,
-      headers: bearerHeaders(bearer, true),
+      ...authorized(auth, "POST", ctx.origin + PATHS.ssodhInit),
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ publish: true, compete }),
     });
     return toStatus(parse("init", Status, data, "ssodh/init"));
@@ -177,12 +187,10 @@ const Tickle = v.object({
 });
 
 /** POST /v1/api/tickle: keeps the session alive and reports the brokerage status. Not retried: the next tick is the retry. */
-export async function tickle(ctx: FlowContext, bearer: string): Promise<TickleResult> {
+export async function tickle(ctx: FlowContext, auth: Authorize): Promise<TickleResult> {
   const data = await requestJson(ctx.http, {
     step: "tickle",
-    method: "POST",
-    url: ctx.origin + PATHS.tickle,
-    headers: bearerHeaders(bearer),
+    ...authorized(auth, "POST", ctx.origin + PATHS.tickle),
   });
   const t = parse("tickle", Tickle, data, "tickle");
   if (t.error) {
@@ -216,12 +224,10 @@ const Validate = v.object({
 });
 
 /** GET /v1/api/sso/validate. */
-export async function validateSso(ctx: FlowContext, bearer: string): Promise<ValidateResult> {
+export async function validateSso(ctx: FlowContext, auth: Authorize): Promise<ValidateResult> {
   const data = await requestJson(ctx.http, {
     step: "validate",
-    method: "GET",
-    url: ctx.origin + PATHS.validate,
-    headers: bearerHeaders(bearer),
+    ...authorized(auth, "GET", ctx.origin + PATHS.validate),
   });
   const r = parse("validate", Validate, data, "sso/validate");
   const loginType = r.LOGIN_TYPE ?? r.loginType;
@@ -235,11 +241,6 @@ export async function validateSso(ctx: FlowContext, bearer: string): Promise<Val
 }
 
 /** POST /v1/api/logout. Any 2xx is a logout, whatever its body (IBKR documents `{"status":true}`; empty and non-JSON bodies happen). */
-export async function logout(ctx: FlowContext, bearer: string): Promise<void> {
-  await requestText(ctx.http, {
-    step: "logout",
-    method: "POST",
-    url: ctx.origin + PATHS.logout,
-    headers: bearerHeaders(bearer),
-  });
+export async function logout(ctx: FlowContext, auth: Authorize): Promise<void> {
+  await requestText(ctx.http, { step: "logout", ...authorized(auth, "POST", ctx.origin + PATHS.logout) });
 }

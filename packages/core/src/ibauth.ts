@@ -1,5 +1,5 @@
 import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
-import { IbauthError, type IbauthStep, isIbauthError } from "./errors";
+import { IbauthError, isIbauthError } from "./errors";
 import * as flow from "./flow";
 import {
   createTransport,
@@ -9,8 +9,10 @@ import {
   refusedSession,
   send,
 } from "./http";
-import { importPrivateKey } from "./keys";
 import { isNoBridgeAnswer } from "./no-bridge";
+import type { Mechanism, MechanismHost, SessionKey } from "./mechanism";
+import { OAuth1Mechanism } from "./oauth1/mechanism";
+import { OAuth2Mechanism } from "./oauth2";
 import { Pacer } from "./pacing";
 import { PacingShare } from "./pacing-share";
 import { endpointTable } from "./pacing-table";
@@ -20,6 +22,7 @@ import type {
   AuthState,
   AuthStatus,
   BrokerageStatus,
+  IBAuthOAuth1Options,
   IBAuthOptions,
   TickleResult,
   TickOutcome,
@@ -34,15 +37,16 @@ const BRIDGE_SETTLE_MS = 3000;
 /** A 401 on a request sent this soon after minting the bearer points at the IP claim, not at expiry. */
 const FRESH_BEARER_MS = 30_000;
 
-type Bearer = NonNullable<SessionRecord["bearer"]>;
-type AccessToken = NonNullable<SessionRecord["accessToken"]>;
+/** The session key: an SSO bearer (OAuth 2.0) or a live session token (OAuth 1.0a). */
+type Bearer = SessionKey;
 type SessionProblem = "unauthorized" | "no-bridge";
 
 const isLoginRedirect = (res: Response) =>
   res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
 
 /**
- * An IBKR Web API session: OAuth 2.0 login, the brokerage session, keepalive and self-healing.
+ * An IBKR Web API session: OAuth 2.0 or OAuth 1.0a login (a {@link Mechanism}), the brokerage session,
+ * keepalive and self-healing.
  * One instance per IBKR username; share it between callers (every method is safe to call concurrently).
  */
 export class IBAuth {
@@ -52,13 +56,12 @@ export class IBAuth {
   readonly #secrets = new Redactor();
   readonly #flights = new Map<string, Promise<unknown>>();
   readonly #pacing: PacingShare;
-  #key: Promise<CryptoKey> | undefined;
+  readonly #mech: Mechanism;
   #owner: Promise<string> | undefined;
   #loaded = false;
   #lastSaved: string | undefined;
   /** Store operations whose failure was already warned about (warned again after one succeeds). */
   #storeWarned = new Set<"read" | "write" | "delete">();
-  #access: AccessToken | undefined;
   #bearer: Bearer | undefined;
   #brokerageInitAt: number | undefined;
   #brokerage: BrokerageStatus | undefined;
@@ -78,7 +81,7 @@ export class IBAuth {
     rateLimited: 0,
   };
 
-  constructor(options: IBAuthOptions) {
+  constructor(options: IBAuthOptions | IBAuthOAuth1Options) {
     this.#cfg = resolveConfig(options);
     const cfg = this.#cfg;
     // IBKR's error text may echo the client id or the username (in its own letter case): both are secrets.
@@ -109,15 +112,16 @@ export class IBAuth {
       get origin() {
         return originOf(self.#cfg);
       },
-      clientId: cfg.clientId,
-      kid: cfg.clientKeyId,
-      ssoLifetimeSec: cfg.ssoLifetimeSec,
-      key: () => {
-        this.#key ??= importPrivateKey(cfg.privateKey);
-        return this.#key;
-      },
       remember: (secret) => this.#remember(secret),
     };
+    const host: MechanismHost = {
+      flow: this.#flow,
+      once: (key, fn) => this.#once(key, fn),
+      save: () => this.#save(),
+      fail: (e) => void this.#fail(e),
+      counters: this.#counters,
+    };
+    this.#mech = cfg.oauth1 ? new OAuth1Mechanism(cfg, host) : new OAuth2Mechanism(cfg, host);
   }
 
   /** The IBKR host; settable to `api.ibkr.com` or `1.api.ibkr.com` … `7.api.ibkr.com` (ignored while `baseUrl` is set). */
@@ -133,11 +137,19 @@ export class IBAuth {
 
   /** A valid OAuth access token: reused while it has more than `refreshMarginMs` left, else a new one. */
   async getAccessToken(): Promise<string> {
+    if (!(this.#mech instanceof OAuth2Mechanism))
+      throw new IbauthError("OAuth 1.0a has no access-token step: the live session token replaces it", {
+        code: "ERR_CONFIG",
+        step: "token",
+      });
     await this.#load();
-    return (await this.#ensureAccessToken()).token;
+    return (await this.#mech.accessToken()).token;
   }
 
-  /** Mints a new SSO bearer token (access token and public IP first, in parallel). The brokerage session must be opened again after it. */
+  /**
+   * Obtains a new session key: the SSO bearer (OAuth 2.0: access token and public IP first, in parallel)
+   * or the live session token (OAuth 1.0a, base64). The brokerage session must be opened again after it.
+   */
   async getBearerToken(): Promise<string> {
     await this.#load();
     return (await this.#run(() => this.#newBearer("requested"))).token;
@@ -162,7 +174,7 @@ export class IBAuth {
       return Promise.resolve(last.result);
     return this.#once("validate", async () => {
       const epoch = this.#epoch;
-      const result = await flow.validateSso(this.#flow, bearer.token);
+      const result = await flow.validateSso(this.#flow, this.#authFor(bearer));
       this.#lastValidate = { at: this.#cfg.now(), epoch, result };
       await this.#save();
       return result;
@@ -182,7 +194,7 @@ export class IBAuth {
     this.#forgetSession();
     this.#setState("closed");
     try {
-      if (bearer) await flow.logout(this.#flow, bearer.token);
+      if (bearer) await flow.logout(this.#flow, this.#authFor(bearer));
     } catch (e) {
       // A dead session is as logged out as it gets.
       if (!refusedSession(e)) throw this.#fail(e);
@@ -202,11 +214,15 @@ export class IBAuth {
 
   /** connect() without the snapshot: the hot path of every auth.fetch. */
   #ensureConnected(): Promise<void> {
-    if (this.#state === "connected" && this.#bearer && this.#brokerageInitAt !== undefined)
+    const b = this.#bearer;
+    if (this.#state === "connected" && b && this.#brokerageInitAt !== undefined && !this.#mech.expiring(b))
       return Promise.resolve();
     return this.#once("connect", async () => {
       await this.#load();
-      if (!this.#bearer || this.#brokerageInitAt === undefined) {
+      if (this.#bearer && this.#mech.expiring(this.#bearer)) {
+        this.#setState("connecting");
+        await this.#run(() => this.#relogin("the session key expires"));
+      } else if (!this.#bearer || this.#brokerageInitAt === undefined) {
         this.#setState("connecting");
         await this.#underLoginLock(async () => {
           // another process on this store may have logged in while this one waited for the lock
@@ -236,7 +252,7 @@ export class IBAuth {
     if ((await this.#heal(first.problem, first.epoch)) === "alive") return first.res;
     const replay = await this.#sendSettled(url, init);
     if (replay.problem === "unauthorized" && this.#bearerIsFresh())
-      throw this.#fail(this.#ipMismatch(replay.res, "request"));
+      throw this.#fail(this.#mech.refusal(this.#bearer, replay.res, "request"));
     return replay.res;
   }
 
@@ -258,7 +274,12 @@ export class IBAuth {
         await this.#ensureConnected();
         return { action: "login", status: this.status() };
       }
-      await this.#refreshAccessTokenEarly();
+      await this.#mech.maintain();
+      if (this.#mech.expiring(this.#bearer)) {
+        await this.#run(() => this.#relogin("the session key expires"));
+        this.#setState("connected");
+        return { action: "relogin", status: this.status() };
+      }
       let result: TickleResult;
       try {
         result = await this.#tickleShared(true);
@@ -301,8 +322,9 @@ export class IBAuth {
       state: this.#state,
       origin: originOf(this.#cfg),
       domain: this.#cfg.domain,
-      ...(this.#bearer ? { ip: this.#bearer.ip, bearerCreatedAt: this.#bearer.createdAt } : {}),
-      ...(this.#access ? { accessTokenExpiresAt: this.#access.expiresAt } : {}),
+      ...this.#mech.status(this.#bearer),
+      ...(this.#bearer ? { bearerCreatedAt: this.#bearer.createdAt } : {}),
+
       ...(this.#brokerage ? { brokerage: { ...this.#brokerage } } : {}),
       ...(t ? { lastTickleAt: t.at, ssoExpiresMs: t.result.ssoExpires } : {}),
       ...(penalty > this.#cfg.now() ? { rateLimitedUntil: penalty } : {}),
@@ -384,8 +406,7 @@ export class IBAuth {
 
   #owner$(): Promise<string> {
     this.#owner ??= (async () => {
-      const cfg = this.#cfg;
-      const data = new TextEncoder().encode(`${cfg.clientId}\n${cfg.credential}\n${cfg.baseUrl ?? "ibkr"}`);
+      const data = new TextEncoder().encode(this.#mech.identity);
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
       return Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
     })();
@@ -416,10 +437,7 @@ export class IBAuth {
   }
 
   #adopt(record: SessionRecord): void {
-    if (record.accessToken) {
-      this.#access = record.accessToken;
-      this.#remember(record.accessToken.token);
-    }
+    this.#mech.adopt(record);
     if (record.bearer) {
       this.#bearer = record.bearer;
       this.#remember(record.bearer.token);
@@ -448,7 +466,7 @@ export class IBAuth {
     const record: SessionRecord = {
       v: 1,
       owner: await this.#owner$(),
-      ...(this.#access ? { accessToken: this.#access } : {}),
+      ...this.#mech.persisted(),
       ...(this.#bearer ? { bearer: this.#bearer } : {}),
       ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
       ...(v && v.epoch === this.#epoch ? { validated: { at: v.at, result: v.result } } : {}),
@@ -515,93 +533,31 @@ export class IBAuth {
     this.#epoch++;
   }
 
-  /** Good for longer than the refresh margin. */
-  #isFresh(token: AccessToken): boolean {
-    return token.expiresAt - this.#cfg.refreshMarginMs > this.#cfg.now();
-  }
-
-  #ensureAccessToken(): Promise<AccessToken> {
-    const a = this.#access;
-    if (a && this.#isFresh(a)) return Promise.resolve(a);
-    return this.#once("token", async () => {
-      const token = await flow.requestAccessToken(this.#flow, this.#cfg.scope);
-      this.#access = token;
-      this.#counters.accessTokens++;
-      this.#cfg.logger.info(
-        { step: "token", expiresAt: new Date(token.expiresAt).toISOString() },
-        "access token issued",
-      );
-      await this.#save();
-      return token;
-    });
-  }
-
-  /** Keeps the access token ahead of its expiry, so a later re-login needs no token round trip. Failure here is not fatal. */
-  async #refreshAccessTokenEarly(): Promise<void> {
-    if (!this.#access || this.#isFresh(this.#access)) return;
-    try {
-      await this.#ensureAccessToken();
-    } catch (e) {
-      this.#fail(e);
-    }
-  }
-
-  async #resolveIp(): Promise<{ ip: string; alternativeIps: string[] }> {
-    const ip = this.#cfg.ip ?? (await flow.lookupPublicIp(this.#flow, this.#cfg.ipLookupUrl));
-    return { ip, alternativeIps: this.#cfg.alternativeIps };
-  }
-
   async #ensureBearer(): Promise<Bearer> {
     await this.#load();
     return this.#bearer ?? this.#run(() => this.#newBearer("login"));
   }
 
-  /** Token and IP lookup in parallel, then sso-sessions. A refused access token is replaced once. */
+  /** A new session key from the mechanism; the brokerage session of the old one is forgotten. */
   #newBearer(reason: string): Promise<Bearer> {
     return this.#once("bearer", async () => {
-      // The IP lookup goes out first; the key import and the client assertion run while it travels,
-      // and the sso-sessions JWT is signed as soon as the IP is known, while the token request is out.
-      const where$ = this.#resolveIp();
-      const signed$ = where$.then((where) =>
-        flow.signBearerRequest(this.#flow, { credential: this.#cfg.credential, ...where }),
-      );
-      const [where, signed, access] = await Promise.all([where$, signed$, this.#ensureAccessToken()]);
-      const mint = (token: string, presigned?: string) =>
-        flow.requestBearer(this.#flow, {
-          accessToken: token,
-          credential: this.#cfg.credential,
-          ...where,
-          ...(presigned ? { signed: presigned } : {}),
-        });
-      let token: string;
-      try {
-        token = await mint(access.token, signed);
-      } catch (e) {
-        if (!(isIbauthError(e) && e.status === 401)) throw e;
-        this.#access = undefined;
-        token = await mint((await this.#ensureAccessToken()).token);
-      }
-      const previous = this.#bearer;
-      if (previous && previous.ip !== where.ip) {
-        this.#cfg.logger.info({ step: "ip", from: previous.ip, to: where.ip }, "public IP changed");
-      }
+      const key = await this.#mech.obtain(reason, this.#bearer);
       this.#forgetSession();
-      this.#bearer = {
-        token,
-        ip: where.ip,
-        createdAt: this.#cfg.now(),
-        ...(where.alternativeIps.length ? { alternativeIps: where.alternativeIps } : {}),
-      };
+      this.#bearer = key;
       this.#counters.bearers++;
-      this.#cfg.logger.info({ step: "bearer", ip: where.ip, reason }, "SSO bearer issued");
       await this.#save();
-      return this.#bearer;
+      return key;
     });
+  }
+
+  /** Authorises the flow's requests with this key. */
+  #authFor(key: Bearer): flow.Authorize {
+    return (method, url) => this.#mech.authorize(key, method, url);
   }
 
   #init(bearer: Bearer): Promise<BrokerageStatus> {
     return this.#once("init", async () => {
-      const status = await flow.initBrokerage(this.#flow, bearer.token, this.#cfg.compete);
+      const status = await flow.initBrokerage(this.#flow, this.#authFor(bearer), this.#cfg.compete);
       if (this.#bearer !== bearer) return status; // replaced meanwhile; its own init follows
       // IBKR's own words reach status() and so /health: without the secrets they may echo.
       this.#brokerage = status.message ? { ...status, message: this.#redact(status.message) } : status;
@@ -652,7 +608,7 @@ export class IBAuth {
     } catch (e) {
       if (!refusedSession(e)) throw e;
       this.#cfg.logger.warn({ step: "validate" }, "sso/validate refused the new bearer too: the IP claim");
-      throw this.#ipMismatch(refusal.response, "init");
+      throw this.#mech.refusal(bearer, refusal.response, "init");
     }
     try {
       await this.#init(bearer);
@@ -704,17 +660,6 @@ export class IBAuth {
     return bearer !== undefined && this.#cfg.now() - bearer.createdAt < FRESH_BEARER_MS;
   }
 
-  #ipMismatch(response: Response | undefined, step: IbauthStep): IbauthError {
-    const ip = this.#bearer?.ip ?? "?";
-    return new IbauthError("IBKR refused a bearer minted moments ago", {
-      code: "ERR_AUTH",
-      step,
-      status: 401,
-      ...(response ? { response } : {}),
-      hint: `The ip claim (${ip}) is most likely not the IP IBKR sees. Set the ip option (and alternativeIps) to your real egress IP, or point ipLookupUrl at a service that reports it`,
-    });
-  }
-
   /**
    * Tickles at most once a second. Callers within that second share the answer, except a `fresh` check
    * (is the session alive after a 401?), which waits out the second instead of trusting an older answer.
@@ -734,7 +679,7 @@ export class IBAuth {
           hint: "Call connect() first",
         });
       const epoch = this.#epoch;
-      const result = await flow.tickle(this.#flow, bearer.token);
+      const result = await flow.tickle(this.#flow, this.#authFor(bearer));
       this.#counters.tickles++;
       this.#lastTickle = { at: this.#cfg.now(), epoch, result };
       this.#brokerage = {
@@ -823,15 +768,16 @@ export class IBAuth {
   async #send(url: string, init: RequestInit): Promise<{ res: Response; epoch: number }> {
     let epoch = this.#epoch;
     // The bearer is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
+    const method = (init.method ?? "GET").toUpperCase();
     const beforeSend = async (headers: Headers) => {
       epoch = this.#epoch;
-      headers.set("Authorization", `Bearer ${(this.#bearer as Bearer).token}`);
+      headers.set("Authorization", await this.#mech.authorize(this.#bearer as Bearer, method, url));
     };
     let res: Response;
     try {
       res = await send(this.#http, {
         step: "request",
-        method: (init.method ?? "GET").toUpperCase(),
+        method,
         url,
         headers: init.headers,
         body: init.body,

@@ -6,6 +6,14 @@ export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
 export { isNoBridgeAnswer } from "./no-bridge";
+export { checkOAuth1, type OAuth1Finding } from "./oauth1/check";
+export {
+  dhParamsFromPem,
+  OAUTH1_ENV_NAMES,
+  OAUTH1_YAML_KEYS,
+  oauth1FromConfig,
+  oauth1FromEnv,
+} from "./oauth1/settings";
 export type { AdmitOptions, PacerOptions } from "./pacing";
 export { MAX_RETRY_AFTER_MS, Pacer, parseRetryAfter } from "./pacing";
 export { PacingShare } from "./pacing-share";
@@ -19,7 +27,9 @@ export type {
   AuthState,
   AuthStatus,
   BrokerageStatus,
+  IBAuthOAuth1Options,
   IBAuthOptions,
+  OAuth1Credentials,
   TickleResult,
   TickOutcome,
   ValidateResult,

@@ -13,7 +13,7 @@ function keyError(message: string, hint?: string): IbauthError {
   return new IbauthError(message, { code: "ERR_KEY", step: "key", ...(hint ? { hint } : {}) });
 }
 
-function base64ToBytes(b64: string): Uint8Array {
+export function base64ToBytes(b64: string): Uint8Array {
   const bin = atob(b64.replace(/\s+/g, ""));
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -51,7 +51,7 @@ export function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
 }
 
 /** The PEM label, e.g. "PRIVATE KEY"; the text itself never goes into an error. */
-function pemBlock(pem: string): { label: string; body: string; headers: string } | undefined {
+export function pemBlock(pem: string): { label: string; body: string; headers: string } | undefined {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
   if (!m) return undefined;
   const inner = m[2] ?? "";

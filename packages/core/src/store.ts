@@ -13,7 +13,8 @@ export interface SessionRecord {
   /** Which configuration owns this session: a hash of client id, credential and origin. */
   owner: string;
   accessToken?: { token: string; expiresAt: number };
-  bearer?: { token: string; ip: string; alternativeIps?: string[]; createdAt: number };
+  /** The session key: the SSO bearer (OAuth 2.0), or the live session token (OAuth 1.0a: no ip, an expiresAt). */
+  bearer?: { token: string; ip: string; alternativeIps?: string[]; createdAt: number; expiresAt?: number };
   /** When ssodh/init last opened the brokerage session for this bearer. */
   brokerageInitAt?: number;
   /** The last /sso/validate answer for this bearer: IBKR allows one a minute, so the next process within it reuses it. */
@@ -68,6 +69,7 @@ const Record = v.object({
       ip: v.string(),
       alternativeIps: v.optional(v.array(v.string())),
       createdAt: v.number(),
+      expiresAt: v.optional(v.number()),
     }),
   ),
   brokerageInitAt: v.optional(v.number()),

@@ -53,6 +53,45 @@ export interface IBAuthOptions {
   endpointLimits?: EndpointLimits;
 }
 
+/**
+ * OAuth 1.0a first-party credentials from IBKR's Self-Service Portal (protocol notes §7.1). Every field
+ * but consumerKey, dhPrime and realm is a secret: it never reaches a log, an error or status().
+ */
+export interface OAuth1Credentials {
+  /** The 9-character consumer key you chose (IBKR's test consumer: TESTCONS). */
+  consumerKey: string;
+  /** The access token the portal shows. */
+  accessToken: string;
+  /** The access-token secret as the portal gives it: base64, encrypted with your encryption key. */
+  accessTokenSecret: string;
+  /** Signs the live-session-token request (RSA-SHA256): PEM (PKCS#8 or PKCS#1) or an RS256 CryptoKey. */
+  signatureKey: string | CryptoKey;
+  /** Decrypts the access-token secret: PEM (PKCS#8 or PKCS#1). */
+  encryptionKey: string;
+  /** The Diffie-Hellman prime as hex (from the portal's dhparam.pem). */
+  dhPrime: string;
+  /** Default 2 ("IB always uses 2"). */
+  dhGenerator?: number;
+  /** Default "limited_poa"; "test_realm" when consumerKey is TESTCONS. */
+  realm?: string;
+}
+
+/** `new IBAuth({ oauth1: {...} })`: OAuth 1.0a instead of OAuth 2.0 (no clientId, credential or privateKey). */
+export interface IBAuthOAuth1Options
+  extends Omit<
+    IBAuthOptions,
+    | "clientId"
+    | "clientKeyId"
+    | "credential"
+    | "privateKey"
+    | "ip"
+    | "alternativeIps"
+    | "ipLookupUrl"
+    | "scope"
+  > {
+  oauth1: OAuth1Credentials;
+}
+
 /** What IBKR says about the brokerage (/iserver) session. */
 export interface BrokerageStatus {
   authenticated: boolean;
@@ -95,7 +134,10 @@ export interface AuthStatus {
   /** The IP claimed in the current bearer. */
   ip?: string;
   accessTokenExpiresAt?: number;
+  /** When the session key was obtained: the SSO bearer (OAuth 2.0) or the live session token (OAuth 1.0a). */
   bearerCreatedAt?: number;
+  /** OAuth 1.0a: when IBKR says the live session token expires. */
+  liveSessionTokenExpiresAt?: number;
   brokerage?: BrokerageStatus;
   lastTickleAt?: number;
   /** Milliseconds until IBKR's idle timeout, as of the last tickle. */

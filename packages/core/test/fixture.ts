@@ -20,6 +20,16 @@ export function thrownBy(fn: () => unknown): IbauthError {
   throw new Error("expected an IbauthError, nothing was thrown");
 }
 
+/** The IbauthError a promise rejects with (anything else, or no rejection, fails the test). */
+export async function rejection(p: Promise<unknown>): Promise<IbauthError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (isIbauthError(e)) return e;
+  throw new Error(`expected an IbauthError, got ${e === undefined ? "no rejection" : String(e)}`);
+}
+
 /** A logger that keeps every line, to search for secrets. */
 export function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];

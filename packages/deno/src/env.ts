@@ -1,4 +1,12 @@
-import { ENV_NAMES, IBAuth, type IBAuthOptions, settingsFromEnv } from "@ibauth/core";
+import {
+  ENV_NAMES,
+  IBAuth,
+  type IBAuthOAuth1Options,
+  type IBAuthOptions,
+  OAUTH1_ENV_NAMES,
+  oauth1FromEnv,
+  settingsFromEnv,
+} from "@ibauth/core";
 import { checkPem, configError, definedOnly, readKeyFile, withOverrides } from "./config.ts";
 
 /** Where variables come from: `Deno.env` by default, or any `get(name)` (a parsed .env file, a test). */
@@ -33,9 +41,37 @@ function envReader(source: FromEnvOverrides["env"]): (name: string) => string | 
 }
 
 /**
+ * OAuth 1.0a options when any IBKR_OAUTH1_* (or ibind's IBIND_OAUTH1A_*) variable is set. A variable
+ * deno may not read counts as unset, so a narrow --allow-env for OAuth 2.0 keeps working.
+ */
+function oauth1OptionsFromEnv(
+  read: (name: string) => string | undefined,
+  given: Partial<IBAuthOptions>,
+): IBAuthOAuth1Options | undefined {
+  const vars: Record<string, string> = {};
+  for (const name of Object.values(OAUTH1_ENV_NAMES).flat()) {
+    let value: string | undefined;
+    try {
+      value = read(name)?.trim();
+    } catch {
+      value = undefined;
+    }
+    if (value) vars[name] = value;
+  }
+  const oauth1 = oauth1FromEnv(vars, { readFile: (path) => Deno.readTextFileSync(path) });
+  if (!oauth1) return undefined;
+  const shared: Record<string, string> = {};
+  for (const field of ["domain", "baseUrl", "userAgent"] as const) {
+    const value = read(ENV_NAMES[field])?.trim();
+    if (value) shared[field] = value;
+  }
+  return { oauth1, ...shared, ...definedOnly(given) } as IBAuthOAuth1Options;
+}
+
+/**
  * Builds IBAuth options from the `IBKR_*` variables every ibauth adapter reads (the core's `ENV_NAMES`);
  * `overrides` win over the environment and stand in for missing variables. Throws one ERR_CONFIG that
- * names every missing variable.
+ * names every missing variable. OAuth 2.0 only: authFromEnv also reads OAuth 1.0a variables.
  */
 export function optionsFromEnv(overrides: FromEnvOverrides = {}): IBAuthOptions {
   const { env, ...given } = overrides;
@@ -57,7 +93,12 @@ export function optionsFromEnv(overrides: FromEnvOverrides = {}): IBAuthOptions 
   return { ...settings, ...definedOnly(given) };
 }
 
-/** `new IBAuth(optionsFromEnv(overrides))`: the one-liner for scripts and servers. */
+/**
+ * `new IBAuth(optionsFromEnv(overrides))`, the one-liner for scripts and servers; in OAuth 1.0a mode
+ * when any IBKR_OAUTH1_* (or ibind's IBIND_OAUTH1A_*) variable is set.
+ */
 export function authFromEnv(overrides: FromEnvOverrides = {}): IBAuth {
-  return new IBAuth(optionsFromEnv(overrides));
+  const { env, ...given } = overrides;
+  const oauth1 = oauth1OptionsFromEnv(envReader(env), given);
+  return new IBAuth(oauth1 ?? optionsFromEnv(overrides));
 }

@@ -1,8 +1,10 @@
 import { history, iserverAccounts, portfolioAccounts, portfolioSummary } from "./accounts.js";
 import { authStatus, hmdsInit, logout, reauthenticate, ssodhInit, tickle, validate } from "./brokerage.js";
 import type { ApiCall, Call, Env } from "./context.js";
+import { isOauth1, oauth1Session } from "./oauth1.js";
 import { apiError, json } from "./responses.js";
 import { bearerOf } from "./sso.js";
+import type { SsoSession } from "./state.js";
 
 type Handler = (call: ApiCall, env: Env) => Response | Promise<Response>;
 
@@ -30,12 +32,19 @@ const NO_BRIDGE_NEEDED = new Set([
   "/iserver/reauthenticate",
 ]);
 
-/** Everything under /v1/api: bearer, IP binding, pacing, idle timer, then the route. */
-export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
+/** The session an OAuth 2.0 bearer (IP-bound) or an OAuth 1.0a signature (not IP-bound) belongs to. */
+async function sessionOf(call: Call, env: Env): Promise<SsoSession | Response> {
+  if (isOauth1(call.request)) return oauth1Session(call, env);
   const bearer = bearerOf(call.request);
   const session = bearer ? env.state.live(bearer) : undefined;
   // wrong IP and dead sessions look the same to the caller: 401 (IBKR-MAIL)
-  if (!session?.ips.has(call.ip)) return apiError(401, "Unauthorized");
+  return session?.ips.has(call.ip) ? session : apiError(401, "Unauthorized");
+}
+
+/** Everything under /v1/api: bearer or signature, IP binding, pacing, idle timer, then the route. */
+export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
+  const session = await sessionOf(call, env);
+  if (session instanceof Response) return session;
   const admitted = env.pacer?.take(session.username, call.path, call.ip, env.clock.now());
   if (admitted && "wait" in admitted)
     return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(admitted.wait / 1000)) });

@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.js";
 import type { IssuerKey, KeyRing } from "./keys.js";
+import type { Oauth1Registry } from "./oauth1.js";
 import type { Pacer } from "./pacing.js";
 import type { EmulatorState, SsoSession } from "./state.js";
 import type { EmulatorClient } from "./types.js";
@@ -22,6 +23,7 @@ export interface Env {
   issuer: IssuerKey;
   state: EmulatorState;
   pacer: Pacer | null;
+  oauth1: Oauth1Registry | null;
   settings: Settings;
   serverInfo: { MAC: string; serverName: string; serverVersion: string };
 }
@@ -33,6 +35,8 @@ export interface Call {
   method: string;
   path: string;
   ip: string;
+  /** Where the server listens (e.g. http://127.0.0.1:5000), when it differs from the URL's Host. */
+  localOrigin?: string;
 }
 
 /** A /v1/api call that passed the bearer, IP and pacing guard. */

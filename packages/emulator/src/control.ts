@@ -5,6 +5,8 @@ export interface EmulatorControls {
   failNext(spec: FaultSpec): void;
   expireAccessTokens(): void;
   expireBearers(): void;
+  /** OAuth 1.0a: every live session token issued so far expires now (requests signed with it get 401). */
+  expireLst(): void;
   dropBrokerageSession(username?: string): void;
   startCompetingSession(username?: string): void;
   setEgressIp(ip: string): void;
@@ -42,6 +44,7 @@ export const CONTROL_ACTIONS = [
   "failNext",
   "expireAccessTokens",
   "expireBearers",
+  "expireLst",
   "dropBrokerageSession",
   "startCompetingSession",
   "setEgressIp",
@@ -65,6 +68,7 @@ export function runControl(controls: EmulatorControls, command: unknown): unknow
     }
     case "expireAccessTokens":
     case "expireBearers":
+    case "expireLst":
     case "triggerDailyReset":
     case "reset":
       controls[action]();

@@ -4,6 +4,7 @@ import type { Call, Env } from "./context.js";
 import { type EmulatorControls, type EmulatorSnapshot, runControl } from "./control.js";
 import { Faults } from "./faults.js";
 import { IssuerKey, KeyRing } from "./keys.js";
+import { LST_PATH, liveSessionTokenEndpoint, Oauth1Registry } from "./oauth1.js";
 import { Pacer } from "./pacing.js";
 import { errorFor, htmlPage, json } from "./responses.js";
 import { ssoSessionsEndpoint } from "./sso.js";
@@ -27,7 +28,12 @@ export interface Emulator extends EmulatorControls {
   readonly requests: readonly RequestLogEntry[];
   /** Runs a JSON control command, as POST /__emulator/control does. */
   control(command: unknown): unknown;
-  [HANDLE](request: Request, lengthKnown: boolean, signal?: AbortSignal): Promise<Outcome>;
+  [HANDLE](
+    request: Request,
+    lengthKnown: boolean,
+    signal?: AbortSignal,
+    localOrigin?: string,
+  ): Promise<Outcome>;
 }
 
 const REQUEST_INIT_KEYS = new Set([
@@ -48,9 +54,9 @@ const REQUEST_INIT_KEYS = new Set([
   "priority",
 ]);
 
-function checkClients(clients: EmulatorClient[]): Map<string, EmulatorClient> {
-  if (!Array.isArray(clients) || clients.length === 0)
-    throw new TypeError("createEmulator needs options.clients: at least one client");
+function checkClients(clients: EmulatorClient[] = [], oauth1Consumers = 0): Map<string, EmulatorClient> {
+  if (!Array.isArray(clients) || (clients.length === 0 && oauth1Consumers === 0))
+    throw new TypeError("createEmulator needs options.clients or options.oauth1Consumers: at least one");
   const map = new Map<string, EmulatorClient>();
   for (const c of clients) {
     if (!c?.clientId) throw new TypeError("every client needs a clientId");
@@ -80,7 +86,8 @@ async function protocolViolation(call: Call): Promise<string | undefined> {
 
 /** A local IBKR Web API emulator (protocol notes §9): a fetch handler with state, pacing and fault injection. */
 export function createEmulator(options: EmulatorOptions): Emulator {
-  const clients = checkClients(options.clients);
+  const clients = checkClients(options.clients, options.oauth1Consumers?.length ?? 0);
+  const oauth1 = options.oauth1Consumers?.length ? new Oauth1Registry(options.oauth1Consumers) : null;
   const initialIp = options.egressIp ?? "203.0.113.10";
   let egressIp = initialIp;
   const clock = new Clock(options.now);
@@ -96,6 +103,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     issuer: new IssuerKey(),
     state,
     pacer: options.rateLimits === false ? null : new Pacer(options.rateLimits),
+    oauth1,
     settings: {
       accessTokenTtlSec: options.accessTokenTtlSec ?? 86_400,
       maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 600,
@@ -117,7 +125,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   const counts = new Map<string, number>();
   const violations: string[] = [];
   let hangs = new AbortController(); // reset() releases requests parked by "hang" faults
-  const usernames = () => [...new Set([...clients.values()].flatMap((c) => c.credentials))];
+  const usernames = () => [
+    ...new Set([...[...clients.values()].flatMap((c) => c.credentials), ...(oauth1?.credentials() ?? [])]),
+  ];
 
   const controls: EmulatorControls = {
     failNext: (spec: FaultSpec) => faults.add(spec),
@@ -126,6 +136,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     },
     expireBearers() {
       for (const s of state.sessions.values()) s.ended ??= "expired-bearer";
+    },
+    expireLst() {
+      oauth1?.expireAll(clock.now());
     },
     dropBrokerageSession(username?: string) {
       if (username) state.holders.delete(username);
@@ -145,6 +158,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     },
     reset() {
       state.clear();
+      oauth1?.clear();
       faults.clear();
       env.pacer?.clear();
       log.length = 0;
@@ -223,11 +237,17 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       });
     if (call.path === "/oauth2/api/v1/token") return tokenEndpoint(call, env);
     if (call.path === "/gw/api/v1/sso-sessions") return ssoSessionsEndpoint(call, env);
+    if (call.path === LST_PATH) return liveSessionTokenEndpoint(call, env);
     if (call.path.startsWith("/v1/api/")) return apiEndpoint(call, env);
     return errorFor(call.path, 404, "Not Found");
   }
 
-  async function handle(request: Request, lengthKnown: boolean, signal?: AbortSignal): Promise<Outcome> {
+  async function handle(
+    request: Request,
+    lengthKnown: boolean,
+    signal?: AbortSignal,
+    localOrigin?: string,
+  ): Promise<Outcome> {
     const url = new URL(request.url);
     const method = request.method.toUpperCase();
     const path = url.pathname;
@@ -250,7 +270,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       };
     }
     const ip = request.headers.get("x-emulator-client-ip")?.trim() || egressIp;
-    const call: Call = { request, url, method, path, ip };
+    const call: Call = { request, url, method, path, ip, localOrigin };
     if (path.startsWith("/__emulator/") && path !== "/__emulator/ip")
       return { response: withCors(await controlEndpoint(call)) };
 

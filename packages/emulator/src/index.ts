@@ -4,10 +4,12 @@
 export { CONTROL_ACTIONS, type EmulatorControls, type EmulatorSnapshot } from "./control.js";
 export { createEmulator, type Emulator } from "./emulator.js";
 export { type ClientKeyPair, generateClientKeys } from "./keys.js";
+export { generateOauth1Credentials, MODP_2048_PRIME, type Oauth1Credentials } from "./oauth1-credentials.js";
 export { DEFAULT_ENDPOINT_LIMITS, limitKeyFor } from "./pacing.js";
 export {
   DEFAULT_SCOPES,
   type EmulatorClient,
+  type EmulatorOauth1Consumer,
   type EmulatorOptions,
   type EndpointLimit,
   type FaultKind,

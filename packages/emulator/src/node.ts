@@ -88,6 +88,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const path = new URL(req.url ?? "/", base).pathname;
     const report = (status: number, reason?: string) =>
       onRequest?.({ method: req.method ?? "GET", path, status, ...(reason ? { reason } : {}) });
+    // clients may sign the address they connect to while sending another Host (ibind sends api.ibkr.com)
+    const local = req.socket.localAddress ?? host;
+    const localOrigin = `${scheme}://${local.includes(":") ? `[${local}]` : local}:${req.socket.localPort}`;
     let request: Request;
     try {
       request = toRequest(req, base, abort.signal);
@@ -102,7 +105,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       report(405);
       return;
     }
-    emulator[HANDLE](request, lengthKnown, abort.signal)
+    emulator[HANDLE](request, lengthKnown, abort.signal, localOrigin)
       .then(
         async (outcome) => {
           if ("reset" in outcome) {

@@ -11,6 +11,27 @@ export interface EmulatorClient {
   accounts?: Record<string, string[]>;
 }
 
+/** An OAuth 1.0a first-party consumer, as IBKR's Self-Service Portal registers it (protocol §7.1). */
+export interface EmulatorOauth1Consumer {
+  /** 9 characters chosen by the user; IBKR's test consumer is TESTCONS. */
+  consumerKey: string;
+  accessToken: string;
+  /** The access-token secret in plaintext base64, as IBKR holds it (the user gets it RSA-encrypted). */
+  accessTokenSecret: string;
+  /** SPKI PEM: verifies the RSA-SHA256 signature of the live-session-token request. */
+  signaturePublicKey: string;
+  /** SPKI PEM: the key the portal encrypted the access-token secret with. */
+  encryptionPublicKey: string;
+  /** The Diffie-Hellman prime as hex (the portal's dhparam.pem). */
+  dhPrime: string;
+  /** Default 2 ("IB always uses 2"). */
+  dhGenerator?: number;
+  /** Default "limited_poa" ("test_realm" for TESTCONS). */
+  realm?: string;
+  /** The IBKR username the consumer's sessions belong to. */
+  credential: string;
+}
+
 /** One row of the pacing table: at most `requests` arrivals in any `perMs`, and/or `concurrent` in flight. */
 export interface EndpointLimit {
   requests?: number;
@@ -34,7 +55,10 @@ export interface RateLimitOptions {
 }
 
 export interface EmulatorOptions {
-  clients: EmulatorClient[];
+  /** OAuth 2.0 clients. May be empty when oauth1Consumers are given. */
+  clients?: EmulatorClient[];
+  /** OAuth 1.0a first-party consumers. */
+  oauth1Consumers?: EmulatorOauth1Consumer[];
   /** The IP the emulator "sees" for callers and serves at GET /__emulator/ip. Default "203.0.113.10". */
   egressIp?: string;
   /** Injected clock (ms since epoch). The emulator's time is now() + the offset added by advance(). */

@@ -1,4 +1,10 @@
-import { IBAuth, type IBAuthOptions, IbauthError, isIbauthError } from "@ibauth/core";
+import {
+  IBAuth,
+  type IBAuthOAuth1Options,
+  type IBAuthOptions,
+  IbauthError,
+  isIbauthError,
+} from "@ibauth/core";
 import { fileStore } from "./file-store";
 import { type KeyInfo, type LoadedKey, loadPrivateKey, loadPrivateKeyFile } from "./keys";
 import { readEnvSettings, readYamlSettings, type Settings } from "./settings";
@@ -44,6 +50,7 @@ export function loadSettingsKey({ values, names }: Settings): Promise<LoadedKey>
 
 /** Builds an IBAuth from settings; every problem is an IbauthError naming the source and its keys. */
 export async function resolveAuth(settings: Settings, overrides: AuthOverrides = {}): Promise<ResolvedAuth> {
+  if (settings.oauth1) return resolveOAuth1(settings, overrides);
   assertComplete(settings, overrides);
   // Through the caller's logger; without one, as a Node warning (shown once per process on stderr).
   for (const warning of settings.warnings) {
@@ -97,10 +104,30 @@ export async function resolveAuth(settings: Settings, overrides: AuthOverrides =
   }
 }
 
+/** OAuth 1.0a mode: the credentials are complete (the settings reader checked them); the rest is shared. */
+function resolveOAuth1(settings: Settings, overrides: AuthOverrides): ResolvedAuth {
+  const { values } = settings;
+  const options = {
+    oauth1: settings.oauth1,
+    ...(values.domain ? { domain: values.domain } : {}),
+    ...(values.baseUrl ? { baseUrl: values.baseUrl } : {}),
+    ...(values.userAgent ? { userAgent: values.userAgent } : {}),
+    ...(values.sessionFile ? { store: fileStore(values.sessionFile) } : {}),
+    ...overrides,
+  } as IBAuthOAuth1Options;
+  return {
+    auth: new IBAuth(options),
+    settings,
+    ...(values.sessionFile ? { sessionFile: values.sessionFile } : {}),
+  };
+}
+
 /**
  * An IBAuth from a YAML file with the Python ibauth's keys (`client_id`, `client_key_id`,
  * `credential`, `private_key_file`, `domain`, and optional `base_url`, `ip`, `alternative_ips`,
- * `ip_lookup_url`, `session_file`, `user_agent`). Relative paths resolve against the file's folder;
+ * `ip_lookup_url`, `session_file`, `user_agent`), or, for OAuth 1.0a, an `oauth1:` mapping
+ * (`consumer_key`, `access_token`, `access_token_secret`, `signature_key_file`, `encryption_key_file`,
+ * `dh_prime` or `dh_param_file`, `realm`). Relative paths resolve against the file's folder;
  * `session_file` makes the session survive restarts (see fileStore).
  */
 export async function authFromYaml(path: string, overrides?: AuthOverrides): Promise<IBAuth> {
@@ -110,7 +137,8 @@ export async function authFromYaml(path: string, overrides?: AuthOverrides): Pro
 /**
  * An IBAuth from IBKR_CLIENT_ID, IBKR_CLIENT_KEY_ID, IBKR_CREDENTIAL, IBKR_PRIVATE_KEY (PEM text) or
  * IBKR_PRIVATE_KEY_FILE, IBKR_DOMAIN, IBKR_BASE_URL, IBKR_IP, IBKR_ALTERNATIVE_IPS (comma-separated)
- * and IBKR_IP_LOOKUP_URL. Pass `{ store: fileStore(path) }` to keep the session across restarts.
+ * and IBKR_IP_LOOKUP_URL; or, for OAuth 1.0a, IBKR_OAUTH1_* (ibind's IBIND_OAUTH1A_* names work too).
+ * Pass `{ store: fileStore(path) }` to keep the session across restarts.
  */
 export async function authFromEnv(
   overrides?: AuthOverrides,

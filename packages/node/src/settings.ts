@@ -1,8 +1,15 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { YAML_KEYS as CORE_YAML_KEYS, ENV_NAMES, IbauthError } from "@ibauth/core";
+import {
+  YAML_KEYS as CORE_YAML_KEYS,
+  ENV_NAMES,
+  IbauthError,
+  type OAuth1Credentials,
+  oauth1FromConfig,
+  oauth1FromEnv,
+} from "@ibauth/core";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { closest } from "./closest";
 
@@ -20,7 +27,14 @@ export interface Settings {
   positions: Partial<Record<string, string>>;
   /** Things worth a warning that do not stop a login (keys ignored, a key file found elsewhere). */
   warnings: string[];
+  /** OAuth 1.0a credentials (an `oauth1:` mapping, or IBKR_OAUTH1_* / IBIND_OAUTH1A_* variables): key files already read. */
+  oauth1?: OAuth1Credentials;
 }
+
+/** Reads a file an OAuth 1.0a setting names, relative to `base`. */
+const fileReader = (base: string) => ({
+  readFile: (path: string) => readFileSync(expandPath(path, base), "utf8"),
+});
 
 /** One name per option, shared with every ibauth adapter through the core. */
 export type SettingName = Exclude<keyof typeof ENV_NAMES, "alternativeIps"> | "sessionFile";
@@ -93,6 +107,12 @@ export async function readYamlSettings(path: string): Promise<Settings> {
   for (const pair of doc.contents.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const where = `${path}:${at(isScalar(pair.key) ? pair.key.range?.[0] : undefined)}`;
+    if (key === "oauth1") {
+      const node = pair.value;
+      const data = node && typeof node === "object" && "toJSON" in node ? node.toJSON() : node;
+      settings.oauth1 = oauth1FromConfig(data, where, fileReader(base));
+      continue;
+    }
     const option = byKey.get(key);
     if (!option) {
       // A typo of a known key (client-id) is refused: it must not read as "missing client_id". Any
@@ -147,6 +167,8 @@ export function readEnvSettings(env: Record<string, string | undefined>): Settin
     positions: {},
     warnings: [],
   };
+  const oauth1 = oauth1FromEnv(env, fileReader(process.cwd()));
+  if (oauth1) settings.oauth1 = oauth1;
   for (const [option, name] of Object.entries(ENV_NAMES)) {
     const value = env[name]?.trim();
     if (!value) continue;
