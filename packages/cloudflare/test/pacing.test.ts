@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { harness } from "./support";
+import { type Harness, harness } from "./support";
 
-const ibkrRequests = (h: { emu: { requests: readonly { path: string }[] } }) =>
-  h.emu.requests.filter((r) => !r.path.startsWith("/__emulator/")).length;
+const ibkrRequests = (h: Harness) => h.emu.requests.filter((r) => !r.path.startsWith("/__emulator/")).length;
 
 describe("IBKR's pacing in the Worker", () => {
   it("after a 429 with Retry-After: 120, the cron sends nothing for 120 s, and the proxy answers 429 without sending", async () => {

@@ -277,6 +277,12 @@ export class Pacer {
       return;
     }
     void this.reserve(key, t).then((otherAt) => {
+      if (this.#now() < this.penaltyUntil) {
+        next.done = true;
+        next.unlisten();
+        next.reject(this.rateLimited(next.step)); // a penalty began while the store was asked
+        return;
+      }
       if (otherAt === undefined || !this.busy(key, t, otherAt)) {
         next.unlisten();
         next.resolve(release);

@@ -1,4 +1,5 @@
 import { IBAuth, IbauthError, MAX_RETRY_AFTER_MS, memoryStore } from "@ibauth/core";
+import type { Emulator } from "@ibauth/emulator";
 import { describe, expect, it } from "vitest";
 import { testBed } from "./fixture";
 
@@ -13,7 +14,7 @@ async function rejection(p: Promise<unknown>): Promise<IbauthError> {
   return e as IbauthError;
 }
 
-const statusesOf = (emu: { requests: readonly { status: number }[] }) => emu.requests.map((r) => r.status);
+const statusesOf = (emu: Pick<Emulator, "requests">) => emu.requests.map((r) => r.status);
 
 describe("the pacer under IBKR's strict limits", () => {
   it("200 concurrent calls across a dead bearer: all succeed, 0 × 429, not paused, at most 45 sends in any second", async () => {
