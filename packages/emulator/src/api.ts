@@ -30,12 +30,16 @@ const NO_BRIDGE_NEEDED = new Set([
   "/iserver/reauthenticate",
 ]);
 
-/** Everything under /v1/api: bearer, IP binding, pacing, idle timer, then the route. */
+/** Everything under /v1/api: bearer, IP binding, the method, pacing, idle timer, then the route. */
 export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   const bearer = bearerOf(call.request);
   const session = bearer ? env.state.live(bearer) : undefined;
   // wrong IP and dead sessions look the same to the caller: 401 (IBKR-MAIL)
   if (!session?.ips.has(call.ip)) return apiError(401, "Unauthorized");
+  // The router refuses a wrong method before the request reaches pacing: a 405 costs no pacing slot and
+  // cannot mask itself as 429 (IBKR is silent; a router answering before the service is the usual order).
+  const route = ROUTES[call.path.slice("/v1/api".length)];
+  if (route && !route.methods.includes(call.method)) return apiError(405, "Method Not Allowed");
   const admitted = env.pacer?.take(session.username, call.path, call.ip, env.clock.now());
   if (admitted && "wait" in admitted)
     return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(admitted.wait / 1000)) });
@@ -60,6 +64,5 @@ async function routed(call: Call, env: Env, session: ApiCall["session"]): Promis
     return portfolioSummary(apiCall, env, decodeURIComponent(summary[1] as string));
   const route = ROUTES[sub];
   if (!route) return apiError(404, "Not Found");
-  if (!route.methods.includes(call.method)) return apiError(405, "Method Not Allowed");
   return route.handler(apiCall, env);
 }
