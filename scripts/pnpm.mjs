@@ -1,8 +1,9 @@
 // The pinned pnpm, found once for every script and test: the one on PATH when it is the pinned
-// version, else through npx (which needs only Node and npm).
-import { execFileSync } from "node:child_process";
+// version, else through npx (which needs only Node and npm). Run directly, `node scripts/pnpm.mjs <args>`
+// runs that pnpm with the args (the root package.json's build and typecheck scripts).
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -40,4 +41,11 @@ export function envWithPnpm(env = process.env) {
   writeFileSync(shim, `#!/bin/sh\nexec ${command} ${args.join(" ")} "$@"\n`);
   chmodSync(shim, 0o755);
   return { ...env, PATH: `${dir}${delimiter}${env.PATH ?? ""}` };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [command, ...args] = [...pnpmCommand(), ...process.argv.slice(2)];
+  const r = spawnSync(command, args, { stdio: "inherit" });
+  if (r.error) console.error(`cannot run ${command}: ${r.error.message}`);
+  process.exit(r.status ?? 1);
 }

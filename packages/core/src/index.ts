@@ -1,3 +1,4 @@
+export { closest } from "./closest";
 export { DEFAULT_IP_LOOKUP_URL, isIp, VALID_DOMAINS, VERSION } from "./config";
 export type { IbauthErrorCode, IbauthErrorOptions, IbauthStep } from "./errors";
 export { IbauthError, isIbauthError } from "./errors";
@@ -20,7 +21,13 @@ export { PacingShare } from "./pacing-share";
 export type { EndpointLimit, EndpointLimits, PacingRecord } from "./pacing-table";
 export { endpointTable, IBKR_ENDPOINT_LIMITS, parsePacingRecord } from "./pacing-table";
 export type { Settings, SettingsSource } from "./settings";
-export { ENV_NAMES, settingsFromConfigFile, settingsFromEnv, YAML_KEYS } from "./settings";
+export {
+  ENV_NAMES,
+  settingsFromConfigFile,
+  settingsFromEnv,
+  unknownKeyWarning,
+  YAML_KEYS,
+} from "./settings";
 export type { PacingStore, SessionRecord, SessionStore } from "./store";
 export { memoryStore, parseSessionRecord } from "./store";
 export type {

@@ -1,3 +1,4 @@
+import { closest } from "./closest";
 import { IbauthError } from "./errors";
 import type { IBAuthOptions } from "./types";
 
@@ -23,6 +24,8 @@ export type Settings = Pick<
 export interface SettingsSource {
   /** Reads a private key file; adapters resolve relative paths (a YAML file's folder, the working directory). */
   readFile?: (path: string) => string;
+  /** Hears one line per ignored key (the key named, never its value); without it they pass silently. */
+  warn?: (message: string) => void;
 }
 
 type Field = keyof Settings | "privateKeyFile";
@@ -128,8 +131,21 @@ export function settingsFromEnv(env: object, source: SettingsSource = {}): Setti
 }
 
 /**
- * IBAuth settings from a parsed config file in the Python ibauth format. Unknown keys are refused by name,
- * so a typo (`client-id`) is caught instead of silently ignored. `extraKeys` are keys an adapter handles itself.
+ * The rule for a config key no adapter uses, shared by every adapter: a near-typo of a known key
+ * (`client-id`) is refused with "did you mean", so it cannot read as "missing client_id"; any other key
+ * is ignored, as the Python ibauth ignores keys it does not use, and the returned warning names the key,
+ * never its value. `where` prefixes both (a file, or file:line:col).
+ */
+export function unknownKeyWarning(key: string, known: Iterable<string>, where: string): string {
+  const guess = closest(key, known);
+  if (guess) throw settingsError(`${where}: unknown key ${key}; did you mean ${guess}?`, key);
+  return `${where}: unknown key ${key} ignored`;
+}
+
+/**
+ * IBAuth settings from a parsed config file in the Python ibauth format. Unknown keys follow
+ * `unknownKeyWarning` (warned through `source.warn`, near-typos refused). `extraKeys` are keys an adapter
+ * handles itself.
  */
 export function settingsFromConfigFile(
   data: unknown,
@@ -145,12 +161,11 @@ export function settingsFromConfigFile(
   }
   const entries = data as Record<string, unknown>;
   const known = new Set([...Object.values(YAML_KEYS), ...extraKeys]);
-  const unknown = Object.keys(entries).filter((k) => !known.has(k));
-  if (unknown.length)
-    throw settingsError(
-      `${where}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${[...known].join(", ")})`,
-      unknown.join(", "),
-    );
+  // Every key is judged before any warning goes out: a refused file warns about nothing.
+  const warnings = Object.keys(entries)
+    .filter((k) => !known.has(k))
+    .map((k) => unknownKeyWarning(k, known, where));
+  for (const warning of warnings) source.warn?.(warning);
   const raw: Partial<Record<Field, string | string[]>> = {};
   for (const [field, key] of Object.entries(YAML_KEYS) as [Field, string][]) {
     const value = entries[key];

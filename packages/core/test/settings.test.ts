@@ -1,4 +1,4 @@
-import { IBAuth, settingsFromConfigFile, settingsFromEnv } from "@ibauth/core";
+import { IBAuth, settingsFromConfigFile, settingsFromEnv, unknownKeyWarning } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
 import { thrownBy } from "./fixture";
 
@@ -75,9 +75,52 @@ describe("settingsFromConfigFile", () => {
     });
   });
 
-  it("refuses unknown keys by name, so typos are caught", () => {
-    const e = thrownBy(() => settingsFromConfigFile({ "client-id": "c" }, "config.yaml"));
-    expect(e.message).toMatch(/config.yaml: unknown key client-id \(known: client_id/);
+  it("refuses a near-typo of a known key with did you mean, and warns about nothing then", () => {
+    const warned: string[] = [];
+    const e = thrownBy(() =>
+      settingsFromConfigFile({ account_id: "x", domian: "api.ibkr.com" }, "config.yaml", {
+        warn: (m) => warned.push(m),
+      }),
+    );
+    expect(e.message).toBe("config: config.yaml: unknown key domian; did you mean domain?");
+    expect(e.field).toBe("domian");
+    expect(warned).toEqual([]);
+  });
+
+  it("ignores other unknown keys (as the Python ibauth does) with one warning each, naming the key, never its value", () => {
+    const canary = "canary-value-8d2k";
+    const warned: string[] = [];
+    const s = settingsFromConfigFile(
+      {
+        client_id: "c",
+        client_key_id: "k",
+        credential: "u",
+        private_key: pem,
+        account_id: canary,
+        paper: true,
+      },
+      "config.yaml",
+      { warn: (m) => warned.push(m) },
+    );
+    expect(s.clientId).toBe("c");
+    expect(warned).toEqual([
+      "config.yaml: unknown key account_id ignored",
+      "config.yaml: unknown key paper ignored",
+    ]);
+    expect(warned.join("\n")).not.toContain(canary);
+  });
+
+  it("unknownKeyWarning: a typo within two edits of a known key is refused, a different word is not", () => {
+    const known = ["client_id", "client_key_id", "credential", "ip"];
+    expect(thrownBy(() => unknownKeyWarning("Client-ID", known, "f:3:1")).message).toBe(
+      "config: f:3:1: unknown key Client-ID; did you mean client_id?",
+    );
+    expect(thrownBy(() => unknownKeyWarning("credentials", known, "f")).message).toContain(
+      "did you mean credential?",
+    );
+    // One edit from "ip", but half its length: another word, not a typo.
+    expect(unknownKeyWarning("id", known, "f")).toBe("f: unknown key id ignored");
+    expect(unknownKeyWarning("account_id", known, "f")).toBe("f: unknown key account_id ignored");
   });
 
   it("names all missing keys", () => {

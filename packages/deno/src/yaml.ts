@@ -12,8 +12,9 @@ import {
 /**
  * Builds IBAuth options from a YAML file in the Python ibauth format (`client_id`, `client_key_id`,
  * `credential`, `private_key_file`, `domain`, plus the core's `YAML_KEYS`). `private_key_file` is relative
- * to the YAML's folder. Unknown keys are refused by name (a typo is caught, not ignored). `overrides` win
- * over the file and stand in for missing keys.
+ * to the YAML's folder. A key ibauth does not use is ignored with a warning naming it (through
+ * `overrides.logger`, else `console.warn`), as the Python ibauth ignores it; a near-typo of a known key
+ * (`client-id`) is refused with "did you mean". `overrides` win over the file and stand in for missing keys.
  */
 export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOptions> = {}): IBAuthOptions {
   const data = readYaml(path);
@@ -28,7 +29,13 @@ export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOpt
     data[YAML_KEYS.privateKey] = readKeyFile(besideYaml(path, keyFile.trim()), YAML_KEYS.privateKeyFile);
     keyFrom = YAML_KEYS.privateKeyFile;
   }
-  const settings = settingsFromConfigFile(withOverrides(data, YAML_KEYS, overrides), String(path));
+  const warn = (message: string) =>
+    overrides.logger
+      ? overrides.logger.warn({ step: "config" }, message)
+      : console.warn(`ibauth warning: ${message}`);
+  const settings = settingsFromConfigFile(withOverrides(data, YAML_KEYS, overrides), String(path), {
+    warn,
+  });
   if (overrides.privateKey === undefined) checkPem(settings.privateKey as string, keyFrom);
   return { ...settings, ...definedOnly(overrides) };
 }

@@ -41,10 +41,14 @@ async function sessionOf(call: Call, env: Env): Promise<SsoSession | Response> {
   return session?.ips.has(call.ip) ? session : apiError(401, "Unauthorized");
 }
 
-/** Everything under /v1/api: bearer or signature, IP binding, pacing, idle timer, then the route. */
+/** Everything under /v1/api: bearer or signature, IP binding, the method, pacing, idle timer, then the route. */
 export async function apiEndpoint(call: Call, env: Env): Promise<Response> {
   const session = await sessionOf(call, env);
   if (session instanceof Response) return session;
+  // The router refuses a wrong method before the request reaches pacing: a 405 costs no pacing slot and
+  // cannot mask itself as 429 (IBKR is silent; a router answering before the service is the usual order).
+  const route = ROUTES[call.path.slice("/v1/api".length)];
+  if (route && !route.methods.includes(call.method)) return apiError(405, "Method Not Allowed");
   const admitted = env.pacer?.take(session.username, call.path, call.ip, env.clock.now());
   if (admitted && "wait" in admitted)
     return apiError(429, "Too many requests", { "retry-after": String(Math.ceil(admitted.wait / 1000)) });
@@ -69,6 +73,5 @@ async function routed(call: Call, env: Env, session: ApiCall["session"]): Promis
     return portfolioSummary(apiCall, env, decodeURIComponent(summary[1] as string));
   const route = ROUTES[sub];
   if (!route) return apiError(404, "Not Found");
-  if (!route.methods.includes(call.method)) return apiError(405, "Method Not Allowed");
   return route.handler(apiCall, env);
 }

@@ -57,6 +57,21 @@ describe("pacing (50 in any rolling second per user, IBKR's endpoint table, pena
     expect((await r.api("/sso/validate", bearer)).status).toBe(200);
   });
 
+  it("a wrong method is 405 before pacing: it neither takes a slot nor is refused as 429", async () => {
+    const clock = testClock();
+    const r = await rig({ now: clock.now });
+    const bearer = await r.bearer();
+    const post = () => r.api("/sso/validate", bearer, { method: "POST" }).then((res) => res.status);
+    expect(await post()).toBe(405);
+    // the POST took no /sso/validate slot (1 per minute): the GET right after it is served
+    expect((await r.api("/sso/validate", bearer)).status).toBe(200);
+    // with the slot now taken, a POST is still 405, and does not put the IP in the penalty box
+    expect(await post()).toBe(405);
+    clock.add(1000);
+    expect((await r.api("/tickle", bearer)).status).toBe(200);
+    expect((await r.api("/tickle", bearer, { method: "PUT" })).status).toBe(405);
+  });
+
   it("50 arrivals in ANY rolling second (no burst on top): the strict window", async () => {
     const clock = testClock();
     const r = await rig({ now: clock.now, rateLimits: { penaltyMs: 100 } });

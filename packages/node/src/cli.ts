@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { closest } from "@ibauth/core";
 import packageJson from "../package.json";
 import { COMMANDS, type CommandSpec, commandUsage, usage } from "./cli/commands";
 import { type CliOptions, cliLogger } from "./cli/context";
@@ -13,7 +14,6 @@ import {
 } from "./cli/failure";
 import { OPTIONS, type OptionName } from "./cli/options";
 import { Output } from "./cli/output";
-import { closest } from "./closest";
 
 interface Parsed {
   name: string;

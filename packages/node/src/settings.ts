@@ -9,9 +9,9 @@ import {
   type OAuth1Credentials,
   oauth1FromConfig,
   oauth1FromEnv,
+  unknownKeyWarning,
 } from "@ibauth/core";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { closest } from "./closest";
 
 /**
  * Connection settings read from one source (a YAML file or the environment), before the key is
@@ -115,11 +115,7 @@ export async function readYamlSettings(path: string): Promise<Settings> {
     }
     const option = byKey.get(key);
     if (!option) {
-      // A typo of a known key (client-id) is refused: it must not read as "missing client_id". Any
-      // other key is ignored with a warning, as the Python ibauth ignores keys it does not use.
-      const guess = closest(key, byKey.keys());
-      if (guess) throw configError(`${where}: unknown key ${key}; did you mean ${guess}?`, key);
-      settings.warnings.push(`${where}: unknown key ${key} ignored`);
+      settings.warnings.push(unknownKeyWarning(key, byKey.keys(), where));
       continue;
     }
     settings.positions[option] = where;

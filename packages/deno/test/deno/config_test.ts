@@ -7,7 +7,7 @@ import {
   optionsFromYaml,
 } from "../../src/mod.ts";
 import * as assert from "./assert.ts";
-import { CANARY, clientKeys, pemFragments, tempDir } from "./helpers.ts";
+import { CANARY, captureLogger, clientKeys, pemFragments, tempDir } from "./helpers.ts";
 
 function codeOf(error: unknown): string | undefined {
   return isIbauthError(error) ? error.code : undefined;
@@ -193,12 +193,34 @@ Deno.test("yaml: overrides win and stand in for missing keys", async () => {
   assert.equal(options.privateKey, privateKeyPem);
 });
 
-Deno.test("yaml: unknown keys are refused by name, so a typo is caught", async () => {
+Deno.test("yaml: a near-typo of a known key is refused with did you mean", async () => {
   const path = await writeYaml("client-id: a\nclient_key_id: main\n");
   assert.throws(
     () => optionsFromYaml(path),
-    (e: unknown) => codeOf(e) === "ERR_CONFIG" && /unknown key client-id/.test((e as Error).message),
+    (e: unknown) =>
+      codeOf(e) === "ERR_CONFIG" &&
+      (e as Error).message.endsWith(`${path}: unknown key client-id; did you mean client_id?`),
   );
+});
+
+Deno.test("yaml: a key ibauth does not use is ignored with one warning naming it, never its value", async () => {
+  const { privateKeyPem } = await clientKeys();
+  const path = await writeYaml(`${PYTHON_YAML}account_id: ${CANARY.clientId}\n`, privateKeyPem);
+  const { logger, lines } = captureLogger();
+  assert.equal(optionsFromYaml(path, { logger }).clientId, "12345");
+  assert.equal(lines.length, 1);
+  assert.equal(JSON.parse(lines[0] as string).msg, `${path}: unknown key account_id ignored`);
+  // Without a logger, on console.warn (stderr), as one line.
+  const warned: unknown[][] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warned.push(args);
+  try {
+    optionsFromYaml(path);
+  } finally {
+    console.warn = original;
+  }
+  assert.deepEqual(warned, [[`ibauth warning: ${path}: unknown key account_id ignored`]]);
+  assert.ok(!JSON.stringify([lines, warned]).includes(CANARY.clientId));
 });
 
 Deno.test("yaml: an inline private_key is checked like a key file", async () => {

@@ -8,14 +8,21 @@ export function closest(word: string, known: Iterable<string>): string | undefin
   return best?.name;
 }
 
-/** Levenshtein distance, one row at a time. */
+/** Levenshtein distance, one row at a time: `up` is row[j], `diag` row[j - 1], `left` next[j - 1]. */
 function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++)
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  let distance = b.length;
+  for (let i = 0; i < a.length; i++) {
+    let diag = i;
+    let left = i + 1;
+    const next = [left];
+    for (const [j, up] of row.slice(1).entries()) {
+      left = Math.min(up + 1, left + 1, diag + (a[i] === b[j] ? 0 : 1));
+      diag = up;
+      next.push(left);
+    }
     row = next;
+    distance = left;
   }
-  return row[b.length]!;
+  return distance;
 }
