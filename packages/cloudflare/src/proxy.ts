@@ -1,30 +1,12 @@
 import { isIbauthError, type SessionRecord } from "@ibauth/core";
 import { runOperation } from "./operation";
 import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
+import { forwardedHeaders, relay } from "./proxy-headers";
 import { pausedAnswer } from "./proxy-pacing";
 import { problem } from "./respond";
 import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
 import { proxyTarget, rawPathAndQuery } from "./target";
-
-/** Caller headers that may reach IBKR. Everything else (Authorization, Cookie, cf-*, x-forwarded-*, Host…) stays behind. */
-const FORWARDED_REQUEST_HEADERS = [
-  "accept",
-  "accept-language",
-  "content-type",
-  "if-none-match",
-  "if-modified-since",
-  "user-agent",
-];
-/** IBKR headers the caller must not get: its cookies belong to the session the Worker holds. */
-const DROPPED_RESPONSE_HEADERS = [
-  "set-cookie",
-  "set-cookie2",
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-];
-const DEFAULT_USER_AGENT = "ibauth-cloudflare/0.1";
 
 interface Body {
   /** Buffered bytes: sent with an exact Content-Length and replayable after a heal. */
@@ -78,12 +60,7 @@ function send(
   body: Body,
   bearer: string,
 ): Promise<Response> {
-  const headers = new Headers();
-  for (const name of FORWARDED_REQUEST_HEADERS) {
-    const value = request.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  if (!headers.get("user-agent")) headers.set("user-agent", DEFAULT_USER_AGENT);
+  const headers = forwardedHeaders(request);
   headers.set("authorization", `Bearer ${bearer}`);
   const init: RequestInit & { duplex?: "half" } = { method: request.method, headers, redirect: "manual" };
   if (body.bytes) init.body = body.bytes;
@@ -108,12 +85,6 @@ async function sendOrFail(...args: Parameters<typeof send>): Promise<Response> {
   } catch (cause) {
     throw new UpstreamError("IBKR did not answer", { cause });
   }
-}
-
-function relay(response: Response): Response {
-  const headers = new Headers(response.headers);
-  for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /**
