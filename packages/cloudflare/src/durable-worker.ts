@@ -57,11 +57,19 @@ export function createDurableWorker<Env extends IbauthDurableEnv = IbauthDurable
   async function index(namespace: DurableNamespaceLike, directory: UserDirectory, request: Request) {
     const users = await Promise.all(
       directory.labels.map(async (label) => {
+        const problems = directory.userProblems.get(label);
+        if (problems) {
+          const reasons = problems.map((p) => `${p.setting}: ${p.problem}`);
+          return [
+            label,
+            { ok: false, user: label, state: "misconfigured", reasons, config: { ok: false, problems } },
+          ] as const;
+        }
         const res = await stub(namespace, label).fetch(objectRequest(label, "/health", request, false));
         return [label, (await res.json()) as { ok: boolean }] as const;
       }),
     );
-    return Object.fromEntries(users);
+    return Object.fromEntries(users) as Record<string, { ok: boolean }>;
   }
 
   async function route(request: Request, env: Env): Promise<Response> {

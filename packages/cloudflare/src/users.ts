@@ -15,7 +15,7 @@ export interface IbauthDurableEnv extends Omit<IbauthWorkerEnv, "IBAUTH_SESSIONS
   [setting: string]: unknown;
 }
 
-/** The label of the only user when IBAUTH_USERS is unset. */
+/** The label of the only user when IBAUTH_USERS is unset; its settings have no suffix. */
 export const SINGLE_USER = "default";
 /** Labels name objects and env suffixes; they are not secret and never the IBKR username itself. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -48,15 +48,15 @@ export function userLabels(env: IbauthDurableEnv): { labels: string[]; problems:
     .map((label) => label.trim())
     .filter(Boolean);
   const problems: ConfigProblem[] = [];
-  const bad = labels.filter((label) => !LABEL.test(label));
+  const bad = labels.filter((label) => !LABEL.test(label) || label === SINGLE_USER);
   if (bad.length)
     problems.push({
       setting: "IBAUTH_USERS",
-      problem: `labels must be 1-32 of a-z, 0-9 and '-': ${bad.join(", ")}`,
+      problem: `labels must be 1-32 of a-z, 0-9 and '-', and not "${SINGLE_USER}": ${bad.join(", ")}`,
     });
   if (new Set(labels.map(suffixOf)).size !== labels.length)
     problems.push({ setting: "IBAUTH_USERS", problem: "a label is listed twice" });
-  return { labels: labels.filter((label) => LABEL.test(label)), problems };
+  return { labels: labels.filter((label) => !bad.includes(label)), problems };
 }
 
 const text = (value: unknown) => (typeof value === "string" && value.trim() !== "" ? value : undefined);
@@ -69,7 +69,7 @@ export function userEnv(
   env: IbauthDurableEnv,
   label: string,
 ): { env: IbauthWorkerEnv; rename: (problem: ConfigProblem) => ConfigProblem } {
-  if (!isMultiUser(env)) return { env: env as IbauthWorkerEnv, rename: (problem) => problem };
+  if (label === SINGLE_USER) return { env: env as IbauthWorkerEnv, rename: (problem) => problem };
   const suffix = suffixOf(label);
   const view: Record<string, unknown> = { ...env };
   const names = new Map<string, string>();
@@ -89,7 +89,10 @@ export type Caller = { kind: "user"; label: string } | { kind: "operator" };
 
 export interface UserDirectory {
   labels: string[];
+  /** Problems of the whole Worker: it answers 503 until they are fixed. */
   problems: ConfigProblem[];
+  /** Problems the Worker sees in one user's settings (the object checks the rest). */
+  userProblems: Map<string, ConfigProblem[]>;
   /** Who presents `Authorization: Bearer <key>`: a user, the operator, or nobody. */
   identify(request: Request): Promise<Caller | undefined>;
 }
@@ -101,18 +104,19 @@ export interface UserDirectory {
 export function userDirectory(env: IbauthDurableEnv): UserDirectory {
   const { labels, problems } = userLabels(env);
   const keys: { caller: Caller; key: string }[] = [];
+  const userProblems = new Map<string, ConfigProblem[]>();
   for (const label of labels) {
     const { env: view, rename } = userEnv(env, label);
     const key = text(view.IBAUTH_API_KEY);
-    if (key === undefined) problems.push(rename({ setting: "IBAUTH_API_KEY", problem: "missing" }));
-    else if (key.trim().length < MIN_KEY_LENGTH)
-      problems.push(
-        rename({
-          setting: "IBAUTH_API_KEY",
-          problem: `too short: use at least ${MIN_KEY_LENGTH} characters`,
-        }),
-      );
-    else keys.push({ caller: { kind: "user", label }, key: key.trim() });
+    const problem =
+      key === undefined
+        ? "missing"
+        : key.trim().length < MIN_KEY_LENGTH
+          ? `too short: use at least ${MIN_KEY_LENGTH} characters`
+          : undefined;
+    // One user's missing key makes that user unreachable, not the others.
+    if (problem) userProblems.set(label, [rename({ setting: "IBAUTH_API_KEY", problem })]);
+    else keys.push({ caller: { kind: "user", label }, key: (key as string).trim() });
   }
   const operator = text(env.IBAUTH_OPERATOR_KEY)?.trim();
   if (operator !== undefined) {
@@ -142,6 +146,7 @@ export function userDirectory(env: IbauthDurableEnv): UserDirectory {
   return {
     labels,
     problems,
+    userProblems,
     async identify(request) {
       const presented = presentedKey(request) ?? "";
       let found: Caller | undefined;

@@ -1,0 +1,70 @@
+// Node side of the Durable Object tests: the emulator over real HTTP on 127.0.0.1 (one IBKR for every
+// user, which tells the users apart by caller IP), a log endpoint for the tests, and the example's
+// `wrangler deploy --dry-run`.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { generateClientKeys, startEmulator } from "@ibauth/emulator/node";
+import type { TestProject } from "vitest/node";
+import { CLIENT_ID, CREDENTIALS } from "../users";
+import "../provided";
+
+const root = fileURLToPath(new URL("../../../../../", import.meta.url));
+
+function dryRun(example: string, outdir: string) {
+  const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: join(root, example),
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    timeout: 120_000,
+  });
+  let script = "";
+  try {
+    script = readFileSync(join(outdir, "index.js"), "utf8");
+  } catch {}
+  return {
+    wranglerExit: r.status,
+    wranglerOutput: `${r.stdout ?? ""}${r.stderr ?? ""}`.slice(-2000),
+    bytes: Buffer.byteLength(script),
+    gzipBytes: script ? gzipSync(script).length : 0,
+  };
+}
+
+export default async function setup(project: TestProject) {
+  const keys = await generateClientKeys({ bits: 2048 });
+  const emulator = await startEmulator({
+    port: 0,
+    host: "127.0.0.1",
+    clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: CREDENTIALS }],
+    dailyReset: false,
+  });
+  const lab = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(emulator.emulator.requests));
+  });
+  await new Promise<void>((resolve) => lab.listen(0, "127.0.0.1", resolve));
+  const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-do-"));
+  const example = dryRun("examples/cloudflare-worker-do", outdir);
+  console.log(
+    `\n[cloudflare-durable] examples/cloudflare-worker-do via wrangler deploy --dry-run: exit ${example.wranglerExit}, ` +
+      `${(example.bytes / 1024).toFixed(1)} KiB (${(example.gzipBytes / 1024).toFixed(1)} KiB gzip)\n`,
+  );
+  project.provide("durable", {
+    emulatorUrl: emulator.url,
+    labUrl: `http://127.0.0.1:${(lab.address() as AddressInfo).port}`,
+    publicKeyPem: keys.publicKeyPem,
+    privateKeyPem: keys.privateKeyPem,
+    sessionKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    example,
+  });
+  return async () => {
+    await emulator.close();
+    await new Promise((resolve) => lab.close(resolve));
+    rmSync(outdir, { recursive: true, force: true });
+  };
+}
