@@ -1,14 +1,6 @@
 import { createDurableWorker } from "@ibauth/cloudflare";
 import { describe, expect, it } from "vitest";
-import {
-  advance,
-  control,
-  countsOf,
-  durableHarness,
-  freshLabels,
-  maxPerSecond,
-  requestsOf,
-} from "./support";
+import { advance, control, countsOf, durableHarness, freshLabels, maxPerSecond, requestsOf } from "./support";
 import { credentialOf } from "./users";
 import worker from "./worker";
 import { options } from "./world";
