@@ -1,4 +1,11 @@
-import { IBAuth, type Logger, type SessionStore } from "@ibauth/core";
+import {
+  IBAuth,
+  IbauthError,
+  type Logger,
+  parseSessionRecord,
+  type SessionRecord,
+  type SessionStore,
+} from "@ibauth/core";
 import { type Loaded, loadSessionConfig, type SessionConfig } from "./config";
 import {
   type DurableSettings,
@@ -54,7 +61,6 @@ export class SessionObject {
   #generation = 0;
   #failures = 0;
   #armed = false;
-  #nextTickAt: number | undefined;
 
   constructor(state: DurableStateLike, env: IbauthDurableEnv, settings: DurableSettings) {
     this.#state = state;
@@ -76,7 +82,7 @@ export class SessionObject {
     else if (this.#meta.label !== label) return problem(409, "this object holds another user's session");
     const path = new URL(request.url).pathname;
     const loaded = await this.#loaded();
-    if (path === "/health") return json(...this.#health(loaded));
+    if (path === "/health") return json(...(await this.#health(loaded)));
     if (!loaded.ok)
       return problem(503, "this user is not configured; see GET /health", { problems: loaded.problems });
     if (path === POKE_PATH) {
@@ -106,7 +112,6 @@ export class SessionObject {
   /** The keepalive: tickle, heal or log in as the core decides; then the next alarm. Never throws. */
   async alarm(): Promise<void> {
     this.#armed = false;
-    this.#nextTickAt = undefined;
     const meta = this.#meta;
     if (!meta || meta.paused) return;
     const loaded = await this.#loaded();
@@ -161,13 +166,7 @@ export class SessionObject {
     if (this.#auth) return this.#auth;
     const generation = this.#generation;
     const current = () => generation === this.#generation;
-    const label = (this.#meta as ObjectMeta).label;
-    const sealed = durableStore(this.#state.storage, {
-      name: SESSION,
-      aad: `ibauth:do:v1:${label}:${SESSION}`,
-      key: config.keys.record,
-      logger: this.#logger,
-    });
+    const sealed = this.#sealed(config);
     // After a logout, a login or save still in flight from before it must not bring the session back.
     const store: SessionStore = {
       get: () => (current() ? sealed.get() : Promise.resolve(undefined)),
@@ -190,6 +189,17 @@ export class SessionObject {
       sleep: this.#settings.auth.sleep ?? this.#settings.sleep,
     });
     return this.#auth;
+  }
+
+  /** The session record in this object's storage, sealed and bound to the user's label. */
+  #sealed(config: SessionConfig): SessionStore {
+    const label = (this.#meta as ObjectMeta).label;
+    return durableStore(this.#state.storage, {
+      name: SESSION,
+      aad: `ibauth:do:v1:${label}:${SESSION}`,
+      key: config.keys.record,
+      logger: this.#logger,
+    });
   }
 
   async #login(config: SessionConfig): Promise<Response> {
@@ -220,19 +230,30 @@ export class SessionObject {
     await this.#saveMeta({ ...meta, paused: true });
     await this.#state.storage.deleteAlarm();
     this.#armed = false;
-    this.#nextTickAt = undefined;
     const auth = this.#authFor(config);
     this.#auth = undefined;
     this.#generation++;
     let warning: unknown;
-    try {
-      await auth.logout();
-    } catch (error) {
-      warning = error; // the session may be dead already: it is forgotten all the same
+    const now = this.#settings.now();
+    if (meta.penaltyUntil > now) {
+      // A request during IBKR's penalty extends it: the session is forgotten here and idles out at IBKR.
+      warning = new IbauthError(
+        "not logged out at IBKR: its penalty runs; the session idles out there in ~6 min",
+        {
+          code: "ERR_RATE_LIMITED",
+          step: "logout",
+          retryAfterMs: meta.penaltyUntil - now,
+        },
+      );
+    } else {
+      try {
+        await auth.logout();
+      } catch (error) {
+        warning = error; // the session may be dead already: it is forgotten all the same
+      }
     }
     await this.#state.storage.delete(SESSION);
     this.#logger.info({ state: "paused" }, "ibauth: logged out by operator; idle until POST /session/login");
-    const now = this.#settings.now();
     return json({
       ok: true,
       paused: true,
@@ -269,7 +290,6 @@ export class SessionObject {
     const delay = Math.max(0, delayMs);
     await this.#state.storage.setAlarm(Date.now() + delay);
     this.#armed = true;
-    this.#nextTickAt = this.#settings.now() + delay;
   }
 
   async #saveMeta(meta: ObjectMeta): Promise<void> {
@@ -277,15 +297,23 @@ export class SessionObject {
     this.#meta = meta;
   }
 
-  #health(loaded: Loaded<SessionConfig>): [Record<string, unknown>, number] {
+  /**
+   * From memory when the object has run since its last restart, else from storage: the sealed record
+   * and the armed alarm (an evicted object's health must not read as "no session").
+   */
+  async #health(loaded: Loaded<SessionConfig>): Promise<[Record<string, unknown>, number]> {
     const meta = this.#meta as ObjectMeta;
+    let record: SessionRecord | undefined;
+    if (loaded.ok && !meta.paused) record = parseSessionRecord(await this.#sealed(loaded.config).get());
+    const alarmAt = await this.#state.storage.getAlarm();
     const view: HealthView = {
       label: meta.label,
       paused: meta.paused,
       penaltyUntil: meta.penaltyUntil,
       problems: loaded.ok ? [] : loaded.problems,
       status: this.#auth?.status(),
-      nextTickAt: this.#nextTickAt,
+      record,
+      alarmInMs: alarmAt === null ? null : alarmAt - Date.now(),
       keepaliveMs: this.#settings.keepaliveMs,
       failures: this.#failures,
       now: this.#settings.now(),

@@ -6,8 +6,8 @@ const MINUTE = 60_000;
 
 describe("a simulated day of one user", () => {
   it("costs 1,440 alarms, one tickle each, and storage writes only for the alarm, the daily relogin and the token refresh", async () => {
-    const [a] = freshLabels(1) as [string];
-    const h = durableHarness([a]);
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
     expect((await h.call(a, "/session/login", { method: "POST" })).status).toBe(200);
     // Count the object's storage writes from here on (the spy lives in the object's own storage handle).
     const writes = { put: 0, delete: 0, setAlarm: 0 };

@@ -1,3 +1,4 @@
+import { abortAllDurableObjects } from "cloudflare:test";
 import { createDurableWorker } from "@ibauth/cloudflare";
 import { describe, expect, it } from "vitest";
 import { advance, control, countsOf, durableHarness, freshLabels, maxPerSecond, requestsOf } from "./support";
@@ -21,8 +22,8 @@ async function statuses(responses: Response[]): Promise<Record<number, number>> 
 
 describe("one object per user", () => {
   it("200 concurrent proxied calls through three Workers: one login, 0 × 429, ≤ 50 arrivals in any second; the same across a dead bearer", async () => {
-    const [a] = freshLabels(1) as [string];
-    const h = durableHarness([a]);
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
     const workers = [worker, createDurableWorker(options), createDurableWorker(options)];
     const burst = () =>
       Promise.all(
@@ -46,8 +47,8 @@ describe("one object per user", () => {
   });
 
   it("a logout pauses every route, the alarm and the watchdog until POST /session/login", async () => {
-    const [a] = freshLabels(1) as [string];
-    const h = durableHarness([a]);
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
     expect((await h.call(a, "/session/login", post)).status).toBe(200);
     expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
 
@@ -78,8 +79,8 @@ describe("one object per user", () => {
   });
 
   it("the alarm tickles once a minute, heals after expireBearers and dropBrokerageSession, and retries sooner after a failure", async () => {
-    const [a] = freshLabels(1) as [string];
-    const h = durableHarness([a]);
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
     expect((await h.call(a, "/session/login", post)).status).toBe(200);
     for (let minute = 1; minute <= 5; minute++) {
       await advance(60_000);
@@ -124,8 +125,8 @@ describe("one object per user", () => {
   });
 
   it("IBKR's penalty stops every route and the alarm for that user only, and is kept until it ends", async () => {
-    const [a, b, c] = freshLabels(3) as [string, string, string];
-    const h = durableHarness([a, b, c]);
+    const [a, b, c] = (await freshLabels(3)) as [string, string, string];
+    const h = await durableHarness([a, b, c]);
     for (const user of [a, b, c]) expect((await h.call(user, "/v1/api/iserver/accounts")).status).toBe(200);
 
     await control("failNext", {
@@ -150,6 +151,10 @@ describe("one object per user", () => {
     expect(await health.json()).toMatchObject({ state: "rate-limited" });
     expect(await countsOf(a)).toEqual(sent); // nothing sent during the penalty
 
+    // a restart of every object (a deploy, an eviction) forgets neither the penalty nor the sessions
+    await abortAllDurableObjects();
+    expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(429);
+    expect(await countsOf(a)).toEqual(sent);
     for (const user of [b, c]) {
       expect((await h.call(user, "/v1/api/iserver/accounts")).status).toBe(200);
       expect((await h.call(user, "/health")).status).toBe(200);
@@ -160,5 +165,26 @@ describe("one object per user", () => {
     expect((await countsOf(a))[TICKLE]).toBe(1);
     expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
     expect(await h.alarmIn(a)).toBeGreaterThan(55_000);
+  });
+
+  it("a logout during IBKR's penalty pauses the user without sending the logout into the penalty", async () => {
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
+    expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
+    await control("failNext", {
+      path: "/v1/api/iserver/accounts",
+      status: 429,
+      headers: { "retry-after": "60" },
+    });
+    expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(429);
+    const sent = await countsOf(a);
+    const out = await h.call(a, "/session/logout", post);
+    expect(out.status).toBe(200);
+    expect(await out.json()).toMatchObject({
+      paused: true,
+      warning: { code: "ERR_RATE_LIMITED", step: "logout" },
+    });
+    expect(await countsOf(a)).toEqual(sent);
+    expect((await h.storage(a)).has("session")).toBe(false);
   });
 });

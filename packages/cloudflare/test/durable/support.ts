@@ -6,7 +6,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import type { IbauthDurableEnv } from "@ibauth/cloudflare";
-import { apiKeyOf, ipOf, OPERATOR_KEY, USERS } from "./users";
+import { apiKeyOf, ipOf, OPERATOR_KEY } from "./users";
 import worker from "./worker";
 import { world } from "./world";
 
@@ -24,13 +24,12 @@ export interface LoggedRequest {
   ip: string;
 }
 
-let used = 0;
-/** Labels no earlier test used: every test gets fresh objects and its own caller IPs at the emulator. */
-export function freshLabels(count: number): string[] {
-  const labels = Array.from({ length: count }, (_, i) => `u${used + i + 1}`);
-  used += count;
-  if (used > USERS) throw new Error("out of test users: raise USERS in test/durable/users.ts");
-  return labels;
+/** Labels no earlier test used (in any file): fresh objects, and caller IPs of their own at the emulator. */
+export async function freshLabels(count: number): Promise<string[]> {
+  const res = await fetch(`${bindings.TEST_LAB_URL}/labels?count=${count}`);
+  const body = (await res.json()) as string[] | string;
+  if (!res.ok || typeof body === "string") throw new Error(String(body));
+  return body;
 }
 
 export type Handler = Pick<typeof worker, "fetch" | "scheduled">;
@@ -53,7 +52,7 @@ export async function advance(ms: number): Promise<void> {
 }
 
 export async function requestsOf(label: string): Promise<LoggedRequest[]> {
-  const all = (await (await fetch(bindings.TEST_LAB_URL)).json()) as LoggedRequest[];
+  const all = (await (await fetch(`${bindings.TEST_LAB_URL}/requests`)).json()) as LoggedRequest[];
   return all.filter((r) => r.ip === ipOf(label));
 }
 
@@ -80,8 +79,16 @@ export interface DurableHarness {
   storage(label: string): Promise<Map<string, unknown>>;
 }
 
-/** A Worker configured for `labels` (IBAUTH_USERS), or the single-user mode with `single`. */
-export function durableHarness(labels: string[], extraEnv: Record<string, unknown> = {}): DurableHarness {
+/**
+ * A Worker configured for `labels` (IBAUTH_USERS). The objects' clock is set to the emulator's, which
+ * earlier test files may have advanced (each file has its own module instances, the emulator is one).
+ */
+export async function durableHarness(
+  labels: string[],
+  extraEnv: Record<string, unknown> = {},
+): Promise<DurableHarness> {
+  const { now } = (await control("state")) as { now: number };
+  world.offsetMs = now - Date.now();
   const testEnv = { ...bindings, IBAUTH_USERS: labels.join(","), ...extraEnv } as IbauthDurableEnv;
   const send = (path: string, init: RequestInit, key: string | null, via: Handler = worker) => {
     const headers = new Headers(init.headers);

@@ -16,8 +16,8 @@ interface Health {
 
 describe("many users in one Worker", () => {
   it("keeps 3 users apart: one's lost brokerage session, logout and heal touch no other", async () => {
-    const [a, b, c] = freshLabels(3) as [string, string, string];
-    const h = durableHarness([a, b, c]);
+    const [a, b, c] = (await freshLabels(3)) as [string, string, string];
+    const h = await durableHarness([a, b, c]);
     for (const user of [a, b, c]) expect((await h.call(user, "/v1/api/iserver/accounts")).status).toBe(200);
 
     await control("dropBrokerageSession", { username: credentialOf(a) });
@@ -42,8 +42,8 @@ describe("many users in one Worker", () => {
   });
 
   it("maps each API key to its own user; the operator key opens the index and /users/<label>/…, not the proxy", async () => {
-    const [a, b] = freshLabels(2) as [string, string];
-    const h = durableHarness([a, b]);
+    const [a, b] = (await freshLabels(2)) as [string, string];
+    const h = await durableHarness([a, b]);
     expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
     expect((await countsOf(a))["GET /v1/api/iserver/accounts"]).toBe(1);
     expect(await countsOf(b)).toEqual({});
@@ -66,8 +66,8 @@ describe("many users in one Worker", () => {
   });
 
   it("refuses hostile proxy paths in the Worker, before any object is asked", async () => {
-    const [a] = freshLabels(1) as [string];
-    const h = durableHarness([a]);
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
     for (const path of [
       "/v1/api/../oauth2/api/v1/token",
       "/v1/api/%2e%2e/gw/api/v1/sso-sessions",
@@ -82,8 +82,8 @@ describe("many users in one Worker", () => {
   });
 
   it("names a user's missing or shared settings in /health, by setting name, and serves the other users", async () => {
-    const [a, b] = freshLabels(2) as [string, string];
-    const h = durableHarness([a, b, "nobody"]);
+    const [a, b] = (await freshLabels(2)) as [string, string];
+    const h = await durableHarness([a, b, "nobody"]);
     const res = await h.operator("/health");
     const index = (await res.json()) as { users: Record<string, Health> };
     expect(index.users, JSON.stringify(index)).toBeDefined();
@@ -94,7 +94,9 @@ describe("many users in one Worker", () => {
 
     // a user whose object finds no username of its own (the shared settings do not stand in for it)
     const zed = "zed-1";
-    const partial = durableHarness([b, zed], { IBAUTH_API_KEY_ZED_1: "canary-api-key-zed-5b8c0e1d2f3a4b5c" });
+    const partial = await durableHarness([b, zed], {
+      IBAUTH_API_KEY_ZED_1: "canary-api-key-zed-5b8c0e1d2f3a4b5c",
+    });
     const health = await partial.operator(`/users/${zed}/health`);
     expect(health.status).toBe(503);
     const body0 = (await health.json()) as Health;
@@ -103,8 +105,8 @@ describe("many users in one Worker", () => {
     expect((await partial.call(b, "/v1/api/iserver/accounts")).status).toBe(200);
 
     // two labels for one IBKR username would be two objects fighting over one session
-    const [d, e] = freshLabels(2) as [string, string];
-    const twice = durableHarness([d, e], { [`IBKR_CREDENTIAL_${e.toUpperCase()}`]: credentialOf(d) });
+    const [d, e] = (await freshLabels(2)) as [string, string];
+    const twice = await durableHarness([d, e], { [`IBKR_CREDENTIAL_${e.toUpperCase()}`]: credentialOf(d) });
     const refused = await twice.anonymous("/health");
     expect(refused.status).toBe(503);
     const body = (await refused.json()) as Health;
@@ -114,7 +116,7 @@ describe("many users in one Worker", () => {
   });
 
   it("one user without IBAUTH_USERS: the KV mode's setting names, and a public /health like the KV mode's", async () => {
-    const h = durableHarness([], { IBAUTH_USERS: undefined });
+    const h = await durableHarness([], { IBAUTH_USERS: undefined });
     const res = await h.call("default", "/v1/api/iserver/accounts");
     expect(res.status).toBe(200);
     expect((await countsOf("default"))["POST /gw/api/v1/sso-sessions"]).toBe(1);
@@ -124,8 +126,8 @@ describe("many users in one Worker", () => {
   });
 
   it("the cron watchdog arms the alarm of every user, and the alarm logs in", async () => {
-    const [a, b] = freshLabels(2) as [string, string];
-    const h = durableHarness([a, b]);
+    const [a, b] = (await freshLabels(2)) as [string, string];
+    const h = await durableHarness([a, b]);
     expect(await h.alarmIn(a)).toBeNull();
     await h.cron();
     for (const user of [a, b]) {
@@ -137,8 +139,8 @@ describe("many users in one Worker", () => {
   });
 
   it("keeps every secret out of logs, /health and the object's storage; the stored session is sealed", async () => {
-    const [a, b] = freshLabels(2) as [string, string];
-    const h = durableHarness([a, b]);
+    const [a, b] = (await freshLabels(2)) as [string, string];
+    const h = await durableHarness([a, b]);
     world.logs.length = 0;
     expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
     await control("expireBearers");

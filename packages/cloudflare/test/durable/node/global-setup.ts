@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generateClientKeys, startEmulator } from "@ibauth/emulator/node";
 import type { TestProject } from "vitest/node";
-import { CLIENT_ID, CREDENTIALS } from "../users";
+import { CLIENT_ID, CREDENTIALS, USERS } from "../users";
 import "../provided";
 
 const root = fileURLToPath(new URL("../../../../../", import.meta.url));
@@ -43,9 +43,19 @@ export default async function setup(project: TestProject) {
     clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: CREDENTIALS }],
     dailyReset: false,
   });
-  const lab = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(emulator.emulator.requests));
+  // GET /requests: the emulator's log; GET /labels?count=N: users no test has used yet (test files have
+  // their own module instances, so the count lives here).
+  let used = 0;
+  const lab = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://lab");
+    let body: unknown = emulator.emulator.requests;
+    if (url.pathname === "/labels") {
+      const count = Number(url.searchParams.get("count"));
+      body = Array.from({ length: count }, (_, i) => `u${used + i + 1}`);
+      used += count;
+    }
+    res.writeHead(used > USERS ? 500 : 200, { "content-type": "application/json" });
+    res.end(JSON.stringify(used > USERS ? "out of test users: raise USERS in test/durable/users.ts" : body));
   });
   await new Promise<void>((resolve) => lab.listen(0, "127.0.0.1", resolve));
   const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-do-"));
