@@ -1,5 +1,5 @@
 import type { Logger, SessionRecord, SessionStore } from "@ibauth/core";
-import { isSealed, open, seal } from "./crypto";
+import { openRecord, seal } from "./crypto";
 import type { DurableStorageLike } from "./durable-types";
 
 /**
@@ -16,14 +16,8 @@ export function durableStore(
     async get() {
       const value = await storage.get<string>(options.name);
       if (typeof value !== "string") return undefined;
-      const plain = await open(options.key, value, options.aad);
-      if (plain === undefined) {
-        options.logger.warn(
-          { store: "durable-object", sealed: isSealed(value) },
-          "stored session cannot be decrypted (IBAUTH_SESSION_KEY changed?): treating it as missing",
-        );
-        return undefined;
-      }
+      const plain = await openRecord(options.key, value, options.aad, options.logger, "durable-object");
+      if (plain === undefined) return undefined;
       known = plain;
       return plain;
     },

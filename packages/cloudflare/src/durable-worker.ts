@@ -7,7 +7,7 @@ import {
 } from "./durable-settings";
 import { type DurableNamespaceLike, isDurableNamespace } from "./durable-types";
 import { forwardedHeaders } from "./proxy-headers";
-import { json, problem } from "./respond";
+import { internalError, json, problem } from "./respond";
 import { PROXY_PREFIX, proxyTarget, rawPathAndQuery } from "./target";
 import {
   type Caller,
@@ -144,13 +144,7 @@ export function createDurableWorker<Env extends IbauthDurableEnv = IbauthDurable
       try {
         return await route(request, env);
       } catch (error) {
-        settings
-          .logger(env)
-          .error(
-            { step: "worker", code: "ERR_INTERNAL" },
-            `ibauth: request failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        return problem(500, "internal error; see the Worker's logs");
+        return internalError(settings.logger(env), error); // an object unreachable, or a bug
       }
     },
 

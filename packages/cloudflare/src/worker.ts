@@ -2,7 +2,7 @@ import { hasApiKey, unauthorized } from "./api-key";
 import type { IbauthWorkerEnv } from "./config";
 import { health } from "./health";
 import { proxy } from "./proxy";
-import { problem } from "./respond";
+import { internalError, problem } from "./respond";
 import { createRuntime } from "./runtime";
 import { login, logout } from "./session-routes";
 import { type CreateWorkerOptions, resolveSettings } from "./settings";
@@ -56,14 +56,7 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
       try {
         return await route(request, env);
       } catch (error) {
-        // KV unreachable or a bug: answer 500 without details (this response may go to anyone).
-        settings
-          .logger(env)
-          .error(
-            { step: "worker", code: "ERR_INTERNAL" },
-            `ibauth: request failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        return problem(500, "internal error; see the Worker's logs");
+        return internalError(settings.logger(env), error); // KV unreachable, or a bug
       }
     },
 
