@@ -44,5 +44,5 @@ describe("a simulated day of one user", () => {
     // the alarm itself, and the record only when it changed (token, bearer, init): never per tick
     expect(writes).toEqual({ put: 3, delete: 0, setAlarm: 1440 });
     expect((await h.call(a, "/health")).status).toBe(200);
-  });
+  }, 300_000); // 1,440 alarms, each with a real HTTP round trip to the emulator
 });

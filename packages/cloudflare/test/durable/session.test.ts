@@ -43,6 +43,7 @@ describe("one object per user", () => {
     const api = (await requestsOf(a)).filter((r) => r.path.startsWith("/v1/api/"));
     expect(api.filter((r) => r.status === 429)).toEqual([]);
     // IBKR's 50/s as a strict rolling window, whatever the emulator's own model
+    console.log(`[200 × 2 concurrent calls] at most ${maxPerSecond(api)} arrivals in any rolling second`);
     expect(maxPerSecond(api)).toBeLessThanOrEqual(50);
   });
 
