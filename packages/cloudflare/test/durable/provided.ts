@@ -8,6 +8,8 @@ export interface DurableRun {
   privateKeyPem: string;
   sessionKey: string;
   example: { wranglerExit: number | null; wranglerOutput: string; bytes: number; gzipBytes: number };
+  /** That bundle in a bare Miniflare (no nodejs_compat), user `solo`, against the emulator over HTTP. */
+  bare: { url: string; error: string; apiKey: string };
 }
 
 declare module "vitest" {

@@ -9,7 +9,12 @@ export const numberOf = (label: string) => (label === "default" ? 0 : Number(lab
 export const ipOf = (label: string) => `198.51.100.${numberOf(label) || 100}`;
 export const credentialOf = (label: string) => `canaryuser${numberOf(label)}q`;
 export const apiKeyOf = (label: string) => `canary-api-key-u${numberOf(label)}-5b8c0e1d2f3a4b5c`;
-export const CREDENTIALS = Array.from({ length: USERS + 1 }, (_, n) => `canaryuser${n}q`);
+/** The bundled example's one user (test/durable/bare.test.ts): a username no other test logs in. */
+export const BARE_CREDENTIAL = "canarybareuserq";
+export const CREDENTIALS = [
+  ...Array.from({ length: USERS + 1 }, (_, n) => `canaryuser${n}q`),
+  BARE_CREDENTIAL,
+];
 
 /** Bindings of the test Worker: every user's settings, the emulator reached under /u<N>. */
 export function userBindings(emulatorUrl: string): Record<string, string> {

@@ -10,11 +10,48 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generateClientKeys, startEmulator } from "@ibauth/emulator/node";
+import { Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
-import { CLIENT_ID, CREDENTIALS, USERS } from "../users";
+import { BARE_CREDENTIAL, CLIENT_ID, CREDENTIALS, USERS } from "../users";
 import "../provided";
 
+const BARE_API_KEY = `bare-${crypto.randomUUID()}`;
 const root = fileURLToPath(new URL("../../../../../", import.meta.url));
+
+/** The example's bundle in a bare Miniflare (no nodejs_compat), one user, IBKR = the emulator over HTTP. */
+async function startBare(
+  script: string,
+  emulatorUrl: string,
+  privateKeyPem: string,
+): Promise<{ mf?: Miniflare; url: string; error: string }> {
+  if (!script) return { url: "", error: "no bundle" };
+  try {
+    const mf = new Miniflare({
+      modules: true,
+      script,
+      compatibilityDate: "2026-04-01",
+      compatibilityFlags: [],
+      durableObjects: { IBAUTH_SESSION: { className: "IbauthSession", useSQLite: true } },
+      bindings: {
+        IBAUTH_USERS: "solo",
+        IBKR_CLIENT_ID: CLIENT_ID,
+        IBKR_CLIENT_KEY_ID: "main",
+        IBKR_PRIVATE_KEY: privateKeyPem,
+        IBKR_CREDENTIAL_SOLO: BARE_CREDENTIAL,
+        IBAUTH_API_KEY_SOLO: BARE_API_KEY,
+        IBKR_BASE_URL: emulatorUrl,
+        IBKR_IP: "203.0.113.10", // the emulator's caller IP for requests without a test header
+        IBAUTH_SESSION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+        IBAUTH_LOG_LEVEL: "warn",
+      },
+      host: "127.0.0.1",
+      port: 0,
+    });
+    return { mf, url: (await mf.ready).origin, error: "" };
+  } catch (error) {
+    return { url: "", error: error instanceof Error ? error.message : String(error) };
+  }
+}
 
 function dryRun(example: string, outdir: string) {
   const r = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
@@ -28,6 +65,7 @@ function dryRun(example: string, outdir: string) {
     script = readFileSync(join(outdir, "index.js"), "utf8");
   } catch {}
   return {
+    script,
     wranglerExit: r.status,
     wranglerOutput: `${r.stdout ?? ""}${r.stderr ?? ""}`.slice(-2000),
     bytes: Buffer.byteLength(script),
@@ -59,7 +97,8 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => lab.listen(0, "127.0.0.1", resolve));
   const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-do-"));
-  const example = dryRun("examples/cloudflare-worker-do", outdir);
+  const { script, ...example } = dryRun("examples/cloudflare-worker-do", outdir);
+  const bare = await startBare(script, emulator.url, keys.privateKeyPem);
   console.log(
     `\n[cloudflare-durable] examples/cloudflare-worker-do via wrangler deploy --dry-run: exit ${example.wranglerExit}, ` +
       `${(example.bytes / 1024).toFixed(1)} KiB (${(example.gzipBytes / 1024).toFixed(1)} KiB gzip)\n`,
@@ -71,8 +110,10 @@ export default async function setup(project: TestProject) {
     privateKeyPem: keys.privateKeyPem,
     sessionKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
     example,
+    bare: { url: bare.url, error: bare.error, apiKey: BARE_API_KEY },
   });
   return async () => {
+    await bare.mf?.dispose();
     await emulator.close();
     await new Promise((resolve) => lab.close(resolve));
     rmSync(outdir, { recursive: true, force: true });
