@@ -21,7 +21,7 @@ import { type HealthView, objectHealth } from "./object-health";
 import { proxyThroughSession, rateLimited } from "./object-proxy";
 import { summarizeError } from "./outcome";
 import { json, problem } from "./respond";
-import { type IbauthDurableEnv, userEnv } from "./users";
+import { type IbauthDurableEnv, userEnv, userLabels } from "./users";
 
 /** What the object keeps besides the session record: written only when one of these changes. */
 interface ObjectMeta {
@@ -120,6 +120,7 @@ export class SessionObject {
       this.#logger.error({ problems: loaded.problems }, "ibauth: user not configured; keepalive stopped");
       return;
     }
+    if (!userLabels(this.#env).labels.includes(meta.label)) return this.#retire(loaded.config);
     const now = this.#settings.now();
     if (meta.penaltyUntil > now) return this.#schedule(meta.penaltyUntil - now + PENALTY_MARGIN_MS);
     const auth = this.#authFor(loaded.config);
@@ -228,6 +229,35 @@ export class SessionObject {
   async #logout(config: SessionConfig): Promise<Response> {
     const meta = this.#meta as ObjectMeta;
     await this.#saveMeta({ ...meta, paused: true });
+    const warning = await this.#end(config);
+    this.#logger.info({ state: "paused" }, "ibauth: logged out by operator; idle until POST /session/login");
+    const now = this.#settings.now();
+    return json({
+      ok: true,
+      paused: true,
+      ...(warning !== undefined && { warning: summarizeError(warning, now) }),
+    });
+  }
+
+  /**
+   * A user taken out of IBAUTH_USERS: its session is ended (or it would keep reopening the brokerage
+   * session, competing with the TWS or app the user may now use) and its alarm not armed again. Listed
+   * again, it logs in at its next call or watchdog poke.
+   */
+  async #retire(config: SessionConfig): Promise<void> {
+    const warning = await this.#end(config);
+    this.#logger.warn(
+      {
+        state: "closed",
+        warning: warning === undefined ? undefined : summarizeError(warning, this.#settings.now()).code,
+      },
+      "ibauth: user no longer in IBAUTH_USERS: logged out at IBKR, keepalive stopped",
+    );
+  }
+
+  /** Ends the session: no alarm, no IBAuth, no record; logged out at IBKR unless its penalty runs. */
+  async #end(config: SessionConfig): Promise<unknown> {
+    const meta = this.#meta as ObjectMeta;
     await this.#state.storage.deleteAlarm();
     this.#armed = false;
     const auth = this.#authFor(config);
@@ -253,12 +283,7 @@ export class SessionObject {
       }
     }
     await this.#state.storage.delete(SESSION);
-    this.#logger.info({ state: "paused" }, "ibauth: logged out by operator; idle until POST /session/login");
-    return json({
-      ok: true,
-      paused: true,
-      ...(warning !== undefined && { warning: summarizeError(warning, now) }),
-    });
+    return warning;
   }
 
   /** Keeps IBKR's penalty in storage, and the alarm behind it. */

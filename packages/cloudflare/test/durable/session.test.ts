@@ -2,7 +2,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { createDurableWorker } from "@ibauth/cloudflare";
 import { describe, expect, it } from "vitest";
 import { advance, control, countsOf, durableHarness, freshLabels, maxPerSecond, requestsOf } from "./support";
-import { credentialOf } from "./users";
+import { credentialOf, GONE } from "./users";
 import worker from "./worker";
 import { options } from "./world";
 
@@ -187,5 +187,19 @@ describe("one object per user", () => {
     });
     expect(await countsOf(a)).toEqual(sent);
     expect((await h.storage(a)).has("session")).toBe(false);
+  });
+
+  it("a user taken out of IBAUTH_USERS is logged out at its next alarm and not ticked again", async () => {
+    // The objects' env lists u1 … u40; `gone` is configured but not listed, as after an edit of IBAUTH_USERS.
+    const h = await durableHarness([GONE.label]);
+    const login = await h.call(GONE.label, "/session/login", post);
+    expect(login.status).toBe(200);
+    await advance(60_000);
+    expect(await h.alarm(GONE.label)).toBe(true);
+    const counts = await countsOf(GONE.label);
+    expect(counts["POST /v1/api/logout"]).toBe(1);
+    expect(counts[TICKLE]).toBeUndefined();
+    expect(await h.alarmIn(GONE.label)).toBeNull();
+    expect((await h.storage(GONE.label)).has("session")).toBe(false);
   });
 });

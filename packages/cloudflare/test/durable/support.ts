@@ -6,7 +6,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import type { IbauthDurableEnv } from "@ibauth/cloudflare";
-import { apiKeyOf, ipOf, OPERATOR_KEY } from "./users";
+import { apiKeyOf, GONE, ipOf, OPERATOR_KEY } from "./users";
 import worker from "./worker";
 import { world } from "./world";
 
@@ -102,7 +102,8 @@ export async function durableHarness(
   const stub = (label: string) => namespace.get(namespace.idFromName(label));
   return {
     env: testEnv,
-    call: (label, path, init = {}, via) => send(path, init, apiKeyOf(label), via),
+    call: (label, path, init = {}, via) =>
+      send(path, init, label === GONE.label ? GONE.apiKey : apiKeyOf(label), via),
     operator: (path, init = {}) => send(path, init, OPERATOR_KEY),
     anonymous: (path, init = {}) => send(path, init, null),
     stub,

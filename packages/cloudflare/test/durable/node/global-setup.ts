@@ -98,7 +98,14 @@ export default async function setup(project: TestProject) {
   await new Promise<void>((resolve) => lab.listen(0, "127.0.0.1", resolve));
   const outdir = mkdtempSync(join(tmpdir(), "ibauth-cf-do-"));
   const { script, ...example } = dryRun("examples/cloudflare-worker-do", outdir);
-  const bare = await startBare(script, emulator.url, keys.privateKeyPem);
+  // Its own emulator: the other tests advance theirs, and this Worker runs on the real clock.
+  const bareEmulator = await startEmulator({
+    port: 0,
+    host: "127.0.0.1",
+    clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: [BARE_CREDENTIAL] }],
+    dailyReset: false,
+  });
+  const bare = await startBare(script, bareEmulator.url, keys.privateKeyPem);
   console.log(
     `\n[cloudflare-durable] examples/cloudflare-worker-do via wrangler deploy --dry-run: exit ${example.wranglerExit}, ` +
       `${(example.bytes / 1024).toFixed(1)} KiB (${(example.gzipBytes / 1024).toFixed(1)} KiB gzip)\n`,
@@ -114,6 +121,7 @@ export default async function setup(project: TestProject) {
   });
   return async () => {
     await bare.mf?.dispose();
+    await bareEmulator.close();
     await emulator.close();
     await new Promise((resolve) => lab.close(resolve));
     rmSync(outdir, { recursive: true, force: true });
