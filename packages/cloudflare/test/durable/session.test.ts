@@ -202,4 +202,26 @@ describe("one object per user", () => {
     expect(await h.alarmIn(GONE.label)).toBeNull();
     expect((await h.storage(GONE.label)).has("session")).toBe(false);
   });
+
+  it("a logout in the middle of a healing burst: no login request reaches IBKR after it, and nothing is saved", async () => {
+    const [a] = (await freshLabels(1)) as [string];
+    const h = await durableHarness([a]);
+    expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(200);
+    await control("expireBearers");
+    // the heal's sso-sessions request hangs until the core's timeout: the logout comes while it is in flight
+    await control("failNext", { path: "/gw/api/v1/sso-sessions", kind: "hang" });
+    const burst = Array.from({ length: 50 }, () => h.call(a, "/v1/api/iserver/accounts"));
+    await expect.poll(async () => (await countsOf(a))["POST /gw/api/v1/sso-sessions"]).toBe(2);
+    const out = await h.call(a, "/session/logout", post);
+    expect(out.status).toBe(200);
+    await statuses(await Promise.all(burst));
+    const log = await requestsOf(a);
+    const logoutAt = log.findIndex((r) => r.path === "/v1/api/logout");
+    expect(logoutAt).toBeGreaterThan(-1);
+    const login =
+      /^\/(oauth2\/api\/v1\/token|gw\/api\/v1\/sso-sessions|v1\/api\/iserver\/auth\/ssodh\/init)$/;
+    expect(log.slice(logoutAt).filter((r) => login.test(r.path))).toEqual([]);
+    expect((await h.storage(a)).has("session")).toBe(false);
+    expect((await h.call(a, "/v1/api/iserver/accounts")).status).toBe(503);
+  });
 });

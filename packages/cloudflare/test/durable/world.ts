@@ -38,5 +38,6 @@ export const options: DurableWorkerOptions = {
     write: (line) => world.logs.push(line),
     now: () => Date.now() + world.offsetMs,
   }),
-  auth: { retry: { attempts: 2, baseDelayMs: 10 } },
+  // a hung IBKR (the "hang" fault) times out in 3 s instead of 15
+  auth: { retry: { attempts: 2, baseDelayMs: 10 }, timeoutMs: 3000 },
 };
