@@ -18,6 +18,7 @@ export default defineProject({
   test: {
     name: "cloudflare",
     include: ["test/**/*.test.ts"],
+    exclude: ["test/durable/**"], // the Durable Object mode's project: vitest.durable.config.ts
     globalSetup: ["test/node/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 180_000,

@@ -1,12 +1,17 @@
 import { timingSafeEqualText } from "./crypto";
 
+/** The key in `Authorization: Bearer <key>`, or undefined for a missing or malformed header. */
+export function presentedKey(request: Request): string | undefined {
+  const header = request.headers.get("authorization") ?? "";
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+}
+
 /** True when the caller presents `Authorization: Bearer <IBAUTH_API_KEY>`; compared in constant time. */
 export async function hasApiKey(request: Request, apiKey: string): Promise<boolean> {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  const presented = presentedKey(request);
   // Compare even when the header is malformed, so timing does not tell "malformed" from "wrong".
-  const equal = await timingSafeEqualText(match?.[1] ?? "", apiKey);
-  return match !== null && equal;
+  const equal = await timingSafeEqualText(presented ?? "", apiKey);
+  return presented !== undefined && equal;
 }
 
 export function unauthorized(): Response {

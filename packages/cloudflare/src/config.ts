@@ -36,17 +36,22 @@ export interface ConfigProblem {
   problem: string;
 }
 
-export interface WorkerConfig {
+/** One IBKR session's configuration, wherever it is stored (KV or a Durable Object). */
+export interface SessionConfig {
   /** The IBKR settings, with the private key already imported (non-extractable). */
   auth: Settings;
   /** The only origin requests are ever sent to: IBKR_BASE_URL, or https://<IBKR_DOMAIN>. */
   origin: string;
   apiKey: string;
   keys: SessionKeys;
+}
+
+export interface WorkerConfig extends SessionConfig {
   kv: KvNamespaceLike;
 }
 
-export type LoadedConfig = { ok: true; config: WorkerConfig } | { ok: false; problems: ConfigProblem[] };
+export type Loaded<T> = { ok: true; config: T } | { ok: false; problems: ConfigProblem[] };
+export type LoadedConfig = Loaded<WorkerConfig>;
 
 const MIN_API_KEY_LENGTH = 24;
 
@@ -61,11 +66,27 @@ function describeRejection(message: string, field: string, setting: string, valu
   return text.split(field).join(setting);
 }
 
-/**
- * Reads and checks every setting, collecting all problems at once so /health can list them. The core's
- * own constructor validates the IBKR options too, and its `field` is mapped back to the setting name.
- */
+/** The KV mode's configuration: the session's settings and the IBAUTH_SESSIONS namespace. */
 export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
+  const loaded = await loadSessionConfig(env);
+  const kv = env.IBAUTH_SESSIONS;
+  const problems = loaded.ok ? [] : loaded.problems;
+  if (!isKvNamespace(kv)) {
+    problems.push({
+      setting: "IBAUTH_SESSIONS",
+      problem: "KV namespace binding missing (see kv_namespaces in wrangler.toml)",
+    });
+  }
+  if (!loaded.ok || !isKvNamespace(kv)) return { ok: false, problems };
+  return { ok: true, config: { ...loaded.config, kv } };
+}
+
+/**
+ * Reads and checks every setting of one session, collecting all problems at once so /health can list
+ * them. The core's own constructor validates the IBKR options too, and its `field` is mapped back to
+ * the setting name.
+ */
+export async function loadSessionConfig(env: IbauthWorkerEnv): Promise<Loaded<SessionConfig>> {
   const problems: ConfigProblem[] = [];
   const need = (setting: keyof IbauthWorkerEnv): string | undefined => {
     const value = trimmed(env[setting]);
@@ -89,12 +110,6 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
   const apiKey = need("IBAUTH_API_KEY");
   const sessionKey = need("IBAUTH_SESSION_KEY");
 
-  if (!isKvNamespace(env.IBAUTH_SESSIONS)) {
-    problems.push({
-      setting: "IBAUTH_SESSIONS",
-      problem: "KV namespace binding missing (see kv_namespaces in wrangler.toml)",
-    });
-  }
   // Checked now, not at the first login, so /health can say so; the imported key is what the session signs with.
   let signingKey: CryptoKey | undefined;
   if (settings) {
@@ -141,17 +156,9 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
       problems.push({ setting, problem: describeRejection(error.message, field, setting, value) });
     }
   }
-  if (
-    problems.length > 0 ||
-    !settings ||
-    !signingKey ||
-    !keys ||
-    !apiKey ||
-    origin === undefined ||
-    !isKvNamespace(env.IBAUTH_SESSIONS)
-  ) {
+  if (problems.length > 0 || !settings || !signingKey || !keys || !apiKey || origin === undefined) {
     return { ok: false, problems };
   }
-  const auth: WorkerConfig["auth"] = { ...settings, privateKey: signingKey };
-  return { ok: true, config: { auth, origin, apiKey, keys, kv: env.IBAUTH_SESSIONS } };
+  const auth: SessionConfig["auth"] = { ...settings, privateKey: signingKey };
+  return { ok: true, config: { auth, origin, apiKey, keys } };
 }

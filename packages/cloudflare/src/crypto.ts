@@ -1,4 +1,4 @@
-import { IbauthError } from "@ibauth/core";
+import { IbauthError, type Logger } from "@ibauth/core";
 import { looksRandom } from "./key-strength";
 
 const text = new TextEncoder();
@@ -122,4 +122,27 @@ export async function timingSafeEqualText(presented: string, expected: string): 
   let diff = 0;
   for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
+}
+
+/**
+ * A stored session record's plaintext, or undefined (with a warning naming the likely cause) when it is
+ * not sealed with this key under this name: the caller then treats the session as missing.
+ */
+export async function openRecord(
+  key: CryptoKey,
+  value: string,
+  aad: string,
+  logger: Logger,
+  store: string,
+): Promise<string | undefined> {
+  const plain = await open(key, value, aad);
+  if (plain === undefined) {
+    logger.warn(
+      { store, sealed: isSealed(value) },
+      isSealed(value)
+        ? "stored session cannot be decrypted (IBAUTH_SESSION_KEY changed?): treating it as missing"
+        : "stored session is not encrypted: ignoring it",
+    );
+  }
+  return plain;
 }

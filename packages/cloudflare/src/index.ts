@@ -1,8 +1,14 @@
 export type { ConfigProblem, IbauthWorkerEnv } from "./config";
+export type { DurableWorkerOptions } from "./durable-settings";
+export type { DurableNamespaceLike, DurableStateLike, DurableStorageLike } from "./durable-types";
+export { createDurableWorker } from "./durable-worker";
 export type { KvNamespaceLike } from "./kv";
 export type { KvStoreOptions } from "./kv-store";
 export { kvStore } from "./kv-store";
+export type { IbauthSessionClass } from "./session-object";
+export { ibauthSession } from "./session-object";
 export type { CreateWorkerOptions } from "./settings";
 export type { ErrorSummary, IpMismatch } from "./status-record";
+export type { IbauthDurableEnv } from "./users";
 export type { ExecutionContextLike, IbauthWorker, ScheduledControllerLike } from "./worker";
 export { createWorker } from "./worker";

@@ -6,7 +6,7 @@ import {
   type SessionStore,
   silentLogger,
 } from "@ibauth/core";
-import { deriveSessionKeys, isSealed, open, seal } from "./crypto";
+import { deriveSessionKeys, openRecord, seal } from "./crypto";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS, type KvNamespaceLike } from "./kv";
 
 export interface KvStoreOptions {
@@ -92,16 +92,8 @@ export function kvStore(namespace: KvNamespaceLike, options: KvStoreOptions = {}
         known = value;
         return value;
       }
-      const plain = await open(await cryptoKey, value, key);
-      if (plain === undefined) {
-        logger.warn(
-          { store: "kv", sealed: isSealed(value) },
-          isSealed(value)
-            ? "stored session cannot be decrypted (IBAUTH_SESSION_KEY changed?): treating it as missing"
-            : "stored session is not encrypted: ignoring it",
-        );
-        return undefined;
-      }
+      const plain = await openRecord(await cryptoKey, value, key, logger, "kv");
+      if (plain === undefined) return undefined;
       known = plain;
       return plain;
     },

@@ -2,23 +2,13 @@ import { isIbauthError, isNoBridgeAnswer, type SessionRecord } from "@ibauth/cor
 import { readUpTo } from "./body-prefix";
 import { runOperation } from "./operation";
 import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
+import { forwardedHeaders } from "./proxy-headers";
 import { pausedAnswer } from "./proxy-pacing";
 import { relay } from "./relay";
 import { problem } from "./respond";
 import type { Context, Ready } from "./runtime";
 import type { WorkerSettings } from "./settings";
-import { PROXY_METHODS, proxyTarget, rawPathAndQuery } from "./target";
-
-/** Caller headers that may reach IBKR. Everything else (Authorization, Cookie, cf-*, x-forwarded-*, Host…) stays behind. */
-const FORWARDED_REQUEST_HEADERS = [
-  "accept",
-  "accept-language",
-  "content-type",
-  "if-none-match",
-  "if-modified-since",
-  "user-agent",
-];
-const DEFAULT_USER_AGENT = "ibauth-cloudflare/0.1";
+import { methodNotProxied, proxyTarget, rawPathAndQuery } from "./target";
 
 interface Body {
   /** Buffered bytes: sent with an exact Content-Length and replayable after a heal. */
@@ -45,12 +35,7 @@ function send(
   bearer: string,
   signal: AbortSignal,
 ): Promise<Response> {
-  const headers = new Headers();
-  for (const name of FORWARDED_REQUEST_HEADERS) {
-    const value = request.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  if (!headers.get("user-agent")) headers.set("user-agent", DEFAULT_USER_AGENT);
+  const headers = forwardedHeaders(request);
   headers.set("authorization", `Bearer ${bearer}`);
   const init: RequestInit & { duplex?: "half" } = {
     method: request.method,
@@ -282,14 +267,8 @@ async function forward(
   ready: Ready,
   settings: WorkerSettings,
 ): Promise<Response> {
-  if (!PROXY_METHODS.has(request.method)) {
-    return problem(
-      405,
-      `method ${request.method} is not proxied`,
-      {},
-      { allow: [...PROXY_METHODS].join(", ") },
-    );
-  }
+  const refused = methodNotProxied(request.method);
+  if (refused) return refused;
   const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
   if (!target.ok) return problem(400, `refused: ${target.reason}`);
   const path = new URL(target.url).pathname;

@@ -1,3 +1,5 @@
+import { problem } from "./respond";
+
 export const PROXY_PREFIX = "/v1/api/";
 
 /** The methods the Web API uses; anything else (TRACE, CONNECT, PROPFIND…) gets 405 and never reaches IBKR. */
@@ -69,4 +71,10 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
     return { ok: false, reason: "target left the configured origin" };
   }
   return { ok: true, url };
+}
+
+/** 405 for a method the proxy never forwards with the held session (TRACE, PROPFIND…); both proxy modes. */
+export function methodNotProxied(method: string): Response | undefined {
+  if (PROXY_METHODS.has(method)) return undefined;
+  return problem(405, `method ${method} is not proxied`, {}, { allow: [...PROXY_METHODS].join(", ") });
 }

@@ -3,7 +3,7 @@ import type { IbauthWorkerEnv } from "./config";
 import { corsPolicy } from "./cors";
 import { health } from "./health";
 import { proxy } from "./proxy";
-import { problem } from "./respond";
+import { internalError, problem } from "./respond";
 import { createRuntime } from "./runtime";
 import { login, logout } from "./session-routes";
 import { type CreateWorkerOptions, resolveSettings } from "./settings";
@@ -60,14 +60,7 @@ export function createWorker<Env extends IbauthWorkerEnv = IbauthWorkerEnv>(
       try {
         return cors.decorate(request, await route(request, env));
       } catch (error) {
-        // KV unreachable or a bug: answer 500 without details (this response may go to anyone).
-        settings
-          .logger(env)
-          .error(
-            { step: "worker", code: "ERR_INTERNAL" },
-            `ibauth: request failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        return cors.decorate(request, problem(500, "internal error; see the Worker's logs"));
+        return cors.decorate(request, internalError(settings.logger(env), error)); // KV unreachable, or a bug
       }
     },
 
