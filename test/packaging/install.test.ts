@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { pnpmCommand } from "../../scripts/pnpm.mjs";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -98,6 +98,18 @@ afterAll(() => {
 });
 
 describe("the packed tarballs, installed outside the workspace", () => {
+  // Each snippet is a separate user's first run: the strict emulator would otherwise (rightly) refuse the
+  // second snippet's /portfolio/accounts within IBKR's 1-per-5-s row, as separate processes with separate
+  // stores share no pacing.
+  beforeEach(async () => {
+    const r = await fetch(`${emu.url}/__emulator/control`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "reset" }),
+    });
+    expect(r.status).toBe(200);
+  });
+
   test("the installed `ibauth` bin runs (npx ibauth)", () => {
     const r = run(join(app, "node_modules/.bin/ibauth"), ["--version"], app);
     expect(r.code, r.output).toBe(0);
