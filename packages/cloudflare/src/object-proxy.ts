@@ -61,12 +61,7 @@ function failed(error: unknown, auth: IBAuth, at: number): Response {
   if (error.step === "request" && error.code === "ERR_TIMEOUT")
     return problem(504, "IBKR did not answer in time; retry", {}, { "retry-after": "5" });
   if (error.step === "request" && error.code === "ERR_NETWORK") {
-    return problem(
-      502,
-      "IBKR did not answer (connection reset or DNS); retry",
-      {},
-      { "retry-after": "5" },
-    );
+    return problem(502, "IBKR did not answer (connection reset or DNS); retry", {}, { "retry-after": "5" });
   }
   // The login or heal in front of the request failed: say which step and what to do.
   return problem(

@@ -3,8 +3,8 @@ import { type IbauthWorkerEnv, type LoadedConfig, loadConfig, type WorkerConfig 
 import { hmacHex } from "./crypto";
 import { kvStore } from "./kv-store";
 import type { KvNames } from "./operation";
-import { type ProxyPacing, proxyPacing } from "./proxy-pacing";
 import type { HealResult } from "./proxy";
+import { type ProxyPacing, proxyPacing } from "./proxy-pacing";
 import type { WorkerSettings } from "./settings";
 import { type StatusBook, statusBook } from "./status-record";
 

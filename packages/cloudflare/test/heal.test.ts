@@ -34,8 +34,9 @@ describe("healing and operator routes", () => {
     await h.tick(streaming);
     h.emu.dropBrokerageSession();
     const body = JSON.stringify({ padding: "x".repeat(1024) });
+    // a POST endpoint of IBKR's (the emulator has no handler for it, but "no bridge" comes first)
     const res = await h.api(
-      "/v1/api/iserver/accounts",
+      "/v1/api/iserver/secdef/search",
       {
         method: "POST",
         body,
@@ -46,7 +47,7 @@ describe("healing and operator routes", () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("no bridge");
     expect(h.emu.counts()["POST /v1/api/iserver/auth/ssodh/init"]).toBe(2); // healed for the next request
-    expect(h.emu.counts()["POST /v1/api/iserver/accounts"]).toBe(1); // not replayed
+    expect(h.emu.counts()["POST /v1/api/iserver/secdef/search"]).toBe(1); // not replayed
     expect((await h.api("/v1/api/iserver/accounts", {}, streaming)).status).toBe(200);
   });
 
