@@ -1,0 +1,138 @@
+// The ibauth CLI in OAuth 1.0a mode: a config.yaml with an oauth1: mapping, the real CLI as a child
+// process over real HTTP against the emulator started with oauth1Consumers.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  generateOauth1Credentials,
+  type Oauth1Credentials,
+  type RunningEmulator,
+  startEmulator,
+} from "@ibauth/emulator/node";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CLI, expectClean, keyCanaries, runCli, tempDir } from "./helpers";
+
+let creds: Oauth1Credentials;
+let emu: RunningEmulator;
+beforeAll(async () => {
+  creds = await generateOauth1Credentials({ consumerKey: "CLICONSKY" });
+});
+// a fresh emulator per test: the strict emulator's pacing and penalties must not carry over
+beforeEach(async () => {
+  emu = await startEmulator({ oauth1Consumers: [creds.consumer] });
+});
+afterEach(() => emu.close());
+
+/** Everything the portal hands out or the user keeps: none may reach stdout or stderr. */
+function secrets(): string[] {
+  const c = creds.client;
+  return [
+    c.consumerKey,
+    c.accessToken,
+    c.accessTokenSecret,
+    creds.consumer.accessTokenSecret,
+    ...keyCanaries(c.signatureKey),
+    ...keyCanaries(c.encryptionKey),
+  ];
+}
+
+/** A folder with the two private keys (0600) and a config.yaml whose oauth1: mapping names them. */
+export function oauth1Workspace(
+  c: Oauth1Credentials["client"],
+  url: string,
+  dhLine = `dh_prime: ${c.dhPrime}`,
+) {
+  const dir = tempDir();
+  writeFileSync(join(dir, "private_signature.pem"), c.signatureKey, { mode: 0o600 });
+  writeFileSync(join(dir, "private_encryption.pem"), c.encryptionKey, { mode: 0o600 });
+  const config = join(dir, "config.yaml");
+  writeFileSync(
+    config,
+    [
+      `base_url: ${url}`,
+      "oauth1:",
+      `  consumer_key: ${c.consumerKey}`,
+      `  access_token: ${c.accessToken}`,
+      `  access_token_secret: ${c.accessTokenSecret}`,
+      "  signature_key_file: private_signature.pem",
+      "  encryption_key_file: private_encryption.pem",
+      `  ${dhLine}`,
+      "",
+    ].join("\n"),
+  );
+  return { dir, config, cacheDir: join(dir, "cache") };
+}
+
+const lstCount = () => emu.emulator.counts()["POST /v1/api/oauth/live_session_token"] ?? 0;
+
+describe("ibauth session commands in OAuth 1.0a mode", () => {
+  it("login, status, tickle, logout: exit codes, one LST for all of them, no secret in the output", async () => {
+    const ws = oauth1Workspace(creds.client, emu.url);
+    const run = (args: string[]) => runCli([...args, "--config", ws.config], { cacheDir: ws.cacheDir });
+    const login = await run(["login", "--debug"]);
+    expect(login.code).toBe(0);
+    expect(login.stdout).toMatch(/^✓ login +\d+ ms {2}brokerage authenticated, connected$/m);
+    expect(login.stderr).toMatch(/live session token computed step=lst reason=login/);
+    const status = await run(["status", "--json"]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, command: "status", valid: true });
+    const tickle = await run(["tickle", "--debug"]);
+    expect(tickle.code).toBe(0);
+    expect(tickle.stdout).toMatch(
+      /^tickled: connected · http:\/\/127\.0\.0\.1:\d+ · brokerage authenticated, connected/m,
+    );
+    // the session file carried the LST from run to run
+    expect(lstCount()).toBe(1);
+    const logout = await run(["logout", "--debug", "--json"]);
+    expect(logout.code).toBe(0);
+    expect(JSON.parse(logout.stdout)).toMatchObject({ ok: true });
+    const after = await run(["status"]);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/^no session stored in .*; run `ibauth login`/m);
+
+    for (const r of [login, status, tickle, logout, after]) expectClean(r, secrets());
+  });
+
+  it("the smoke test (no command) connects, validates and tickles", async () => {
+    const ws = oauth1Workspace(creds.client, emu.url);
+    const r = await runCli(["--config", ws.config, "--debug"], { cacheDir: ws.cacheDir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^✓ connect /m);
+    expect(r.stdout).toMatch(/^✓ tickle /m);
+    expectClean(r, secrets());
+  });
+
+  it("an access token IBKR does not know: exit 1 at the LST step, no secret in the output", async () => {
+    const wrong = { ...creds.client, accessToken: "0123456789abcdef0123" };
+    const ws = oauth1Workspace(wrong, emu.url);
+    for (const extra of [["--debug"], ["--json"]]) {
+      const r = await runCli(["login", "--config", ws.config, ...extra], { cacheDir: ws.cacheDir });
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/lst/);
+      expectClean(r, [...secrets(), wrong.accessToken]);
+    }
+  });
+
+  it("keepalive logs in, tickles, and on SIGTERM logs out and exits 0", async () => {
+    const ws = oauth1Workspace(creds.client, emu.url);
+    const child = spawn(
+      process.execPath,
+      [CLI, "keepalive", "--config", ws.config, "--interval", "1", "--debug"],
+      {
+        env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: ws.cacheDir },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    const deadline = Date.now() + 40_000; // generous: the machine is shared
+    while (!/tickle +\d/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/✓ login/);
+    expect(stdout).toMatch(/keepalive stopped, logged out/);
+    expectClean({ code: 0, signal: null, stdout, stderr }, secrets());
+  });
+});
