@@ -136,3 +136,50 @@ describe("ibauth session commands in OAuth 1.0a mode", () => {
     expectClean({ code: 0, signal: null, stdout, stderr }, secrets());
   });
 });
+
+describe("ibauth check in OAuth 1.0a mode", () => {
+  it("prints one line per part, offline, and exits 0", async () => {
+    const ws = oauth1Workspace(creds.client, "http://127.0.0.1:1");
+    const r = await runCli(["check", "--config", ws.config]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").slice(1, 7);
+    expect(lines).toEqual([
+      "✓ realm           limited_poa for consumer <hidden>",
+      "✓ signature key   RSA 2048 bits, signs RSA-SHA256",
+      "✓ encryption key  RSA 2048 bits",
+      "✓ token secret    decrypts with encryptionKey (24 bytes)",
+      "✓ DH prime        a safe 2048-bit prime",
+      "✓ DH generator    2",
+    ]);
+    expect(r.stdout).toMatch(/^✓ config +\d+ ms {2}.*config\.yaml \(OAuth 1\.0a\)$/m);
+    expect(r.stdout).toMatch(/^config ok: OAuth 1\.0a at http:\/\/127\.0\.0\.1:1$/m);
+    expectClean(r, secrets());
+  });
+
+  it("a secret from another encryption key and a prime that is not safe: exit 2 naming both", async () => {
+    const other = await generateOauth1Credentials({ consumerKey: "CLICONSKY" });
+    const notSafe = (BigInt(`0x${creds.client.dhPrime}`) + 2n).toString(16);
+    const ws = oauth1Workspace(
+      { ...creds.client, encryptionKey: other.client.encryptionKey },
+      "http://127.0.0.1:1",
+      `dh_prime: ${notSafe}`,
+    );
+    const r = await runCli(["check", "--config", ws.config, "--debug"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^✗ token secret {4}does not decrypt with encryptionKey/m);
+    expect(r.stdout).toMatch(/^✗ DH prime {8}not a safe prime/m);
+    expect(r.stdout).toMatch(/^✓ signature key /m);
+    expect(r.stderr).toContain(
+      "OAuth 1.0a check failed: token secret (oauth1.access_token_secret), DH prime (oauth1.dh_prime or oauth1.dh_param_file)",
+    );
+    const json = await runCli(["check", "--config", ws.config, "--json"]);
+    expect(json.code).toBe(2);
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed.error).toMatchObject({ code: "ERR_CONFIG", field: "oauth1.access_token_secret" });
+    expect(parsed.steps.filter((s: { ok: boolean }) => !s.ok).map((s: { name: string }) => s.name)).toEqual([
+      "token secret",
+      "DH prime",
+    ]);
+    for (const out of [r, json]) expectClean(out, [...secrets(), ...keyCanaries(other.client.encryptionKey)]);
+  });
+});
