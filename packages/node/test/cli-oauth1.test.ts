@@ -1,8 +1,10 @@
 // The ibauth CLI in OAuth 1.0a mode: a config.yaml with an oauth1: mapping, the real CLI as a child
 // process over real HTTP against the emulator started with oauth1Consumers.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { constants, createPrivateKey, getDiffieHellman, publicEncrypt, randomBytes } from "node:crypto";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { dhParamsFromPem } from "@ibauth/core";
 import {
   generateOauth1Credentials,
   type Oauth1Credentials,
@@ -181,5 +183,88 @@ describe("ibauth check in OAuth 1.0a mode", () => {
       "DH prime",
     ]);
     for (const out of [r, json]) expectClean(out, [...secrets(), ...keyCanaries(other.client.encryptionKey)]);
+  });
+});
+
+describe("ibauth keygen --oauth1", () => {
+  it("writes the two 2048-bit pairs (private 0600) and dhparam.pem, prints the portal steps; the files log in", async () => {
+    const dir = tempDir();
+    const r = await runCli(["keygen", "--oauth1", "--modp", "--out", dir]);
+    expect(r.code).toBe(0);
+    for (const name of ["private_signature.pem", "private_encryption.pem"]) {
+      expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+      expect(
+        createPrivateKey(readFileSync(join(dir, name), "utf8")).asymmetricKeyDetails?.modulusLength,
+      ).toBe(2048);
+      expectClean(r, keyCanaries(readFileSync(join(dir, name), "utf8")));
+    }
+    const dh = dhParamsFromPem(readFileSync(join(dir, "dhparam.pem"), "utf8"));
+    expect(dh).toEqual({ dhPrime: getDiffieHellman("modp14").getPrime("hex"), dhGenerator: 2 });
+    expect(r.stdout).toMatch(/^✓ DH prime +\d+ ms {2}RFC 3526 group 14 \(2048-bit MODP\), generator 2$/m);
+    expect(r.stdout).toContain(
+      "  2. Upload public_signature.pem as the public signing key, public_encryption.pem as the\n" +
+        "     public encryption key and dhparam.pem as the Diffie-Hellman parameters (public files only).",
+    );
+    expect(r.stdout).toContain(`         dh_param_file: ${join(dir, "dhparam.pem")}\n`);
+    expect(r.stdout).toMatch(/^OAuth 1\.0a files written in \d+ ms$/m);
+
+    // what the portal would do with the public files: encrypt a secret, then accept the LST request
+    const secret = randomBytes(24);
+    const encrypted = publicEncrypt(
+      { key: readFileSync(join(dir, "public_encryption.pem")), padding: constants.RSA_PKCS1_PADDING },
+      secret,
+    ).toString("base64");
+    const consumer = {
+      consumerKey: "KEYGENCON",
+      accessToken: randomBytes(10).toString("hex"),
+      accessTokenSecret: secret.toString("base64"),
+      signaturePublicKey: readFileSync(join(dir, "public_signature.pem"), "utf8"),
+      encryptionPublicKey: readFileSync(join(dir, "public_encryption.pem"), "utf8"),
+      dhPrime: dh.dhPrime,
+      realm: "limited_poa",
+      credential: "keygenuser",
+    };
+    await emu.close();
+    emu = await startEmulator({ oauth1Consumers: [consumer] });
+    const config = join(dir, "config.yaml");
+    writeFileSync(
+      config,
+      [
+        `base_url: ${emu.url}`,
+        "oauth1:",
+        `  consumer_key: ${consumer.consumerKey}`,
+        `  access_token: ${consumer.accessToken}`,
+        `  access_token_secret: ${encrypted}`,
+        "  signature_key_file: private_signature.pem",
+        "  encryption_key_file: private_encryption.pem",
+        "  dh_param_file: dhparam.pem",
+        "",
+      ].join("\n"),
+    );
+    const check = await runCli(["check", "--config", config]);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/^✓ token secret {4}decrypts with encryptionKey \(24 bytes\)$/m);
+    const login = await runCli(["login", "--config", config], { cacheDir: join(dir, "cache") });
+    expect(login.code).toBe(0);
+    for (const out of [check, login])
+      expectClean(out, [consumer.accessToken, encrypted, consumer.accessTokenSecret]);
+
+    const again = await runCli(["keygen", "--oauth1", "--modp", "--out", dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`${join(dir, "private_signature.pem")} already exists; pass --force`);
+  });
+
+  it("--oauth1 and --modp belong to keygen only; --bits does not apply to OAuth 1.0a keys", async () => {
+    const modp = await runCli(["keygen", "--modp", "--out", tempDir()]);
+    expect(modp.code).toBe(2);
+    expect(modp.stderr).toContain("--modp chooses the DH group of `keygen --oauth1`; add --oauth1");
+    const bits = await runCli(["keygen", "--oauth1", "--bits", "3072", "--out", tempDir()]);
+    expect(bits.code).toBe(2);
+    expect(bits.stderr).toContain(
+      "--bits does not apply to --oauth1: IBKR's OAuth 1.0a keys are 2048-bit RSA",
+    );
+    const check = await runCli(["check", "--oauth1"]);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain("--oauth1 does not apply to check (see ibauth help check)");
   });
 });

@@ -88,12 +88,13 @@ async function checkOAuth1Config(
     );
   for (const f of findings) out.result(OAUTH1_PARTS[f.field].label, f.ok, mask(f.detail));
   const failed = findings.filter((f) => !f.ok);
-  if (failed.length > 0) {
+  const [first] = failed;
+  if (first) {
     const parts = failed.map((f) => `${OAUTH1_PARTS[f.field].label} (oauth1.${OAUTH1_PARTS[f.field].fix})`);
     throw new IbauthError(`${path}: OAuth 1.0a check failed: ${parts.join(", ")}`, {
       code: "ERR_CONFIG",
       step: "config",
-      field: `oauth1.${OAUTH1_PARTS[failed[0]!.field].fix}`,
+      field: `oauth1.${OAUTH1_PARTS[first.field].fix}`,
       hint: "fix these before logging in: IBKR answers a wrong key, secret or prime with a bare 401 at the live session token",
     });
   }
