@@ -110,7 +110,9 @@ describe("ibauth session commands in OAuth 1.0a mode", () => {
     for (const extra of [["--debug"], ["--json"]]) {
       const r = await runCli(["login", "--config", ws.config, ...extra], { cacheDir: ws.cacheDir });
       expect(r.code).toBe(1);
-      expect(r.stdout + r.stderr).toMatch(/lst/);
+      if (extra[0] === "--json")
+        expect(JSON.parse(r.stdout).error).toMatchObject({ code: "ERR_AUTH", step: "lst", status: 401 });
+      else expect(r.stderr).toContain("ibauth: lst: IBKR refused the live session token request (HTTP 401");
       expectClean(r, [...secrets(), wrong.accessToken]);
     }
   });
