@@ -57,7 +57,7 @@ export async function writeNew(path: string, text: string, mode: number, force: 
   }
 }
 
-/** `ibauth keygen [--out DIR] [--bits 3072]`: a new RSA key pair and how to register it. */
+/** `ibauth keygen [--out DIR] [--bits 3072]`: a new RSA key pair and how to register it (`--oauth1`: keygen-oauth1.ts). */
 export async function keygenCommand(ctx: CliContext): Promise<void> {
   if (ctx.options.oauth1) return keygenOAuth1(ctx);
   if (ctx.options.modp)
