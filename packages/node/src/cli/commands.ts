@@ -5,6 +5,7 @@ import { demoCommand } from "./demo";
 import { emulatorCommand } from "./emulator-command";
 import { keepaliveCommand } from "./keepalive-command";
 import { keygenCommand } from "./keygen";
+import { keygenOAuth1 } from "./keygen-oauth1";
 import { OPTIONS, type OptionName } from "./options";
 import { loginCommand, logoutCommand, smokeCommand, statusCommand, tickleCommand } from "./session-commands";
 
@@ -47,7 +48,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     longRunning: true,
   },
   keygen: {
-    run: keygenCommand,
+    run: (ctx) => (ctx.options.oauth1 ? keygenOAuth1(ctx) : keygenCommand(ctx)),
     summary:
       "write a new RSA key pair (private_key.pem, public_key.pem) and how to register it; --oauth1: the OAuth 1.0a files for the Self-Service Portal",
     options: ["out", "bits", "force", "oauth1", "modp", "json", "debug"],

@@ -6,7 +6,6 @@ import { IbauthError } from "@ibauth/core";
 import { publicKeyFingerprint } from "../keys";
 import type { CliContext } from "./context";
 import { localError, UsageError } from "./failure";
-import { keygenOAuth1 } from "./keygen-oauth1";
 import { formatMs } from "./output";
 
 export interface RsaKeys {
@@ -59,7 +58,6 @@ export async function writeNew(path: string, text: string, mode: number, force: 
 
 /** `ibauth keygen [--out DIR] [--bits 3072]`: a new RSA key pair and how to register it (`--oauth1`: keygen-oauth1.ts). */
 export async function keygenCommand(ctx: CliContext): Promise<void> {
-  if (ctx.options.oauth1) return keygenOAuth1(ctx);
   if (ctx.options.modp)
     throw new UsageError("--modp chooses the DH group of `keygen --oauth1`; add --oauth1", "keygen");
   const bits = parseBits(ctx.options.bits);
