@@ -5,6 +5,7 @@ import { demoCommand } from "./demo";
 import { emulatorCommand } from "./emulator-command";
 import { keepaliveCommand } from "./keepalive-command";
 import { keygenCommand } from "./keygen";
+import { keygenOAuth1 } from "./keygen-oauth1";
 import { OPTIONS, type OptionName } from "./options";
 import { loginCommand, logoutCommand, smokeCommand, statusCommand, tickleCommand } from "./session-commands";
 
@@ -47,13 +48,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
     longRunning: true,
   },
   keygen: {
-    run: keygenCommand,
-    summary: "write a new RSA key pair (private_key.pem, public_key.pem) and how to register it",
-    options: ["out", "bits", "force", "json", "debug"],
+    run: (ctx) => (ctx.options.oauth1 ? keygenOAuth1(ctx) : keygenCommand(ctx)),
+    summary:
+      "write a new RSA key pair (private_key.pem, public_key.pem) and how to register it; --oauth1: the OAuth 1.0a files for the Self-Service Portal",
+    options: ["out", "bits", "force", "oauth1", "modp", "json", "debug"],
   },
   check: {
     run: checkCommand,
-    summary: "validate the config and the key offline; print the key fingerprint",
+    summary:
+      "validate the config and the key offline; print the key fingerprint (OAuth 1.0a: decrypt the secret, check the DH prime)",
     options: ["config", "json", "debug"],
   },
   emulator: {
@@ -88,7 +91,7 @@ function optionLines(names: OptionName[]): string[] {
 
 export function usage(): string {
   return [
-    "ibauth: log in to the Interactive Brokers Web API (OAuth 2.0) and keep the session alive",
+    "ibauth: log in to the Interactive Brokers Web API (OAuth 2.0 or 1.0a) and keep the session alive",
     "",
     "Usage: ibauth [command] [options]",
     "",

@@ -21,6 +21,8 @@ export interface CliOptions {
   key?: string;
   force: boolean;
   log: boolean;
+  oauth1?: boolean;
+  modp?: boolean;
 }
 
 export interface CliContext {

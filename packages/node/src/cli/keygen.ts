@@ -40,7 +40,7 @@ export function parseBits(text: string | undefined): number {
 const PRIVATE_NAME = "private_key.pem";
 const PUBLIC_NAME = "public_key.pem";
 
-async function writeNew(path: string, text: string, mode: number, force: boolean): Promise<void> {
+export async function writeNew(path: string, text: string, mode: number, force: boolean): Promise<void> {
   try {
     await writeFile(path, text, { mode, flag: force ? "w" : "wx" });
   } catch (error) {
@@ -56,8 +56,10 @@ async function writeNew(path: string, text: string, mode: number, force: boolean
   }
 }
 
-/** `ibauth keygen [--out DIR] [--bits 3072]`: a new RSA key pair and how to register it. */
+/** `ibauth keygen [--out DIR] [--bits 3072]`: a new RSA key pair and how to register it (`--oauth1`: keygen-oauth1.ts). */
 export async function keygenCommand(ctx: CliContext): Promise<void> {
+  if (ctx.options.modp)
+    throw new UsageError("--modp chooses the DH group of `keygen --oauth1`; add --oauth1", "keygen");
   const bits = parseBits(ctx.options.bits);
   const dir = resolve(ctx.options.out ?? ".");
   const privateFile = join(dir, PRIVATE_NAME);

@@ -10,6 +10,14 @@ export const OPTIONS = {
   out: { type: "string", arg: "DIR", help: "folder for the files written (default: see the command)" },
   bits: { type: "string", arg: "N", help: "RSA key size, 2048..8192 (default 3072)" },
   force: { type: "boolean", help: "replace existing key files" },
+  oauth1: {
+    type: "boolean",
+    help: "OAuth 1.0a: the signature and encryption key pairs and dhparam.pem for IBKR's Self-Service Portal",
+  },
+  modp: {
+    type: "boolean",
+    help: "with --oauth1: RFC 3526's 2048-bit group as dhparam.pem at once, instead of a new safe prime (minutes)",
+  },
   port: { type: "string", arg: "N", help: "port to listen on (default 0: any free port)" },
   host: {
     type: "string",

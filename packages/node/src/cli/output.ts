@@ -76,6 +76,12 @@ export class Output {
     }
   }
 
+  /** The outcome of a check that is not timed on its own: `✓ label  detail` (or ✗), recorded like a step. */
+  result(name: string, ok: boolean, detail: string): void {
+    this.steps.push({ name, ok, ms: 0, detail });
+    this.line(`${ok ? this.paint(32, "✓") : this.paint(31, "✗")} ${name.padEnd(LABEL_WIDTH)}${detail}`);
+  }
+
   /** A plain line of human output (stdout); nothing in JSON mode. */
   line(text: string): void {
     if (this.json) return;
