@@ -1,6 +1,6 @@
 import { IbauthError } from "./errors";
 import * as flow from "./flow";
-import { refusedSession } from "./http";
+import { refusedSession } from "./http-errors";
 import type { Mechanism, SessionKey } from "./mechanism";
 import type { SessionState } from "./session";
 import type { StoreSync } from "./store-sync";

@@ -2,7 +2,7 @@ import { originOf, resolveConfig, validateDomain } from "./config";
 import { IbauthError } from "./errors";
 import * as flow from "./flow";
 import { Healer } from "./heal";
-import { refusedSession } from "./http";
+import { refusedSession } from "./http-errors";
 import type { Mechanism, MechanismHost, SessionKey } from "./mechanism";
 import { OAuth1Mechanism } from "./oauth1/mechanism";
 import { OAuth2Mechanism } from "./oauth2";

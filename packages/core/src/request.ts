@@ -1,7 +1,8 @@
 import { originOf, type ResolvedConfig } from "./config";
 import { IbauthError } from "./errors";
 import type { SessionProblem } from "./heal";
-import { errorFromResponse, isRedirect, send } from "./http";
+import { send } from "./http";
+import { errorFromResponse, isRedirect } from "./http-errors";
 import type { Mechanism, SessionKey } from "./mechanism";
 import { isNoBridgeAnswer } from "./no-bridge";
 import type { SessionState } from "./session";
