@@ -19,14 +19,14 @@ import type {
   ValidateResult,
 } from "./types";
 
+// This file is the public API. Its parts: session.ts (what they share; status bookkeeping), store-sync.ts
+// (the session record in the store), heal.ts (new keys, init, tickle, validate, the heal), request.ts
+// (auth.fetch's sending) and pacing-share.ts (pacing across processes).
+
 /**
  * An IBKR Web API session: OAuth 2.0 or OAuth 1.0a login (a {@link Mechanism}), the brokerage session,
  * keepalive and self-healing.
  * One instance per IBKR username; share it between callers (every method is safe to call concurrently).
- *
- * This file is the public API. Its parts: session.ts (what they share; status bookkeeping), store-sync.ts
- * (the session record in the store), heal.ts (new keys, init, tickle, validate, the heal), request.ts
- * (auth.fetch's sending) and pacing-share.ts (pacing across processes).
  */
 export class IBAuth {
   readonly #s: SessionState;
