@@ -21,7 +21,8 @@ export interface MechanismHost {
 /**
  * One credential mechanism under the session lifecycle: how a session key is obtained, how one request is
  * authorised with it, and what a refusal of a key obtained moments ago means. State, store sync, healing,
- * single flight and keepalive live in IBAuth, once for every mechanism.
+ * single flight and keepalive live in the lifecycle (ibauth.ts, session.ts, store-sync.ts, heal.ts), once
+ * for every mechanism.
  */
 export interface Mechanism {
   /** Hashed into the stored record's owner: which configuration a stored session belongs to. */

@@ -1,7 +1,26 @@
+import type { ResolvedConfig } from "./config";
 import type { Logger } from "./log";
-import type { Pacer } from "./pacing";
-import { parsePacingRecord } from "./pacing-table";
+import { Pacer } from "./pacing";
+import { endpointTable, parsePacingRecord } from "./pacing-table";
 import type { SessionStore } from "./store";
+
+/**
+ * The Pacer for one username's IBKR requests and the share that carries it through the store. `owner`
+ * names the pacing record: the same hash as the session record's owner, so one username shares one record.
+ * The session loads the share with the stored session and on each tick, and waits for it to be written
+ * before a failure (a 429's penalty) reaches the caller.
+ */
+export function sharedPacing(
+  cfg: Pick<ResolvedConfig, "now" | "sleep" | "endpointLimits" | "store" | "logger">,
+  owner: () => Promise<string>,
+): { pacer: Pacer; share: PacingShare } {
+  const pacer = new Pacer(cfg.now, cfg.sleep, {
+    table: endpointTable(cfg.endpointLimits),
+    // rows shorter than the store's staleness are not worth sharing (KV: 60 s, so only validate)
+    persistMinMs: Math.max(1000, cfg.store.pacing?.staleMs ?? 0),
+  });
+  return { pacer, share: new PacingShare(cfg.store, pacer, owner, cfg.logger) };
+}
 
 /**
  * Carries one username's pacing between the Pacer and the store's sibling record, so that the next CLI
