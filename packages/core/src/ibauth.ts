@@ -17,7 +17,8 @@ import { Pacer } from "./pacing";
 import { PacingShare } from "./pacing-share";
 import { endpointTable } from "./pacing-table";
 import { Redactor } from "./redact";
-import { parseSessionRecord, type SessionRecord } from "./store";
+import type { SessionRecord } from "./store";
+import { recordOrigin, usableRecord } from "./stored-record";
 import type {
   AuthState,
   AuthStatus,
@@ -422,8 +423,12 @@ export class IBAuth {
       this.#storeWarnOnce("read", e, "treating it as empty");
       return undefined;
     }
-    const record = parseSessionRecord(stored);
-    return record && record.owner === (await this.#owner$()) ? record : undefined;
+    return usableRecord(stored, await this.#owner$(), {
+      store: this.#cfg.store,
+      logger: this.#cfg.logger,
+      flow: this.#flow,
+      mech: this.#mech,
+    });
   }
 
   async #load(): Promise<void> {
@@ -466,6 +471,7 @@ export class IBAuth {
     const record: SessionRecord = {
       v: 1,
       owner: await this.#owner$(),
+      origin: recordOrigin(this.#flow.origin),
       ...this.#mech.persisted(),
       ...(this.#bearer ? { bearer: this.#bearer } : {}),
       ...(this.#brokerageInitAt === undefined ? {} : { brokerageInitAt: this.#brokerageInitAt }),
