@@ -1,16 +1,9 @@
 import { originOf, type ResolvedConfig, resolveConfig, validateDomain } from "./config";
 import { IbauthError, isIbauthError } from "./errors";
 import * as flow from "./flow";
-import {
-  createTransport,
-  errorFromResponse,
-  type Http,
-  isRedirect,
-  refusedSession,
-  send,
-} from "./http";
-import { isNoBridgeAnswer } from "./no-bridge";
+import { createTransport, errorFromResponse, type Http, isRedirect, refusedSession, send } from "./http";
 import type { Mechanism, MechanismHost, SessionKey } from "./mechanism";
+import { isNoBridgeAnswer } from "./no-bridge";
 import { OAuth1Mechanism } from "./oauth1/mechanism";
 import { OAuth2Mechanism } from "./oauth2";
 import { Pacer } from "./pacing";

@@ -35,7 +35,9 @@ export {
   parseSessionRecord,
   RECORD_PROBLEMS,
   type RecordKind,
+  type RecordProblem,
   type RecordReading,
+  undecryptableProblem,
 } from "./store";
 export { storedRecordProblem } from "./stored-record";
 export type {

@@ -100,13 +100,22 @@ export type RecordKind =
   | "foreign-owner"
   | "undecryptable";
 
+/** The kinds of a record that was there but could not be used. */
+export type RecordProblem = Exclude<RecordKind, "ok" | "missing">;
+
+/**
+ * A sealed record that does not open. AES-GCM's tag fails the same way for a wrong key and for altered
+ * bytes, so the message cannot say which. `keyName`: what the user sets, e.g. IBAUTH_SESSION_KEY.
+ */
+export const undecryptableProblem = (keyName: string) =>
+  `undecryptable: ${keyName} changed or the record was tampered with`;
+
 /** Why a stored record was not used, as logged and shown by `ibauth status`. Names no secret and no owner. */
-export const RECORD_PROBLEMS: Record<Exclude<RecordKind, "ok" | "missing">, string> = {
+export const RECORD_PROBLEMS: Record<RecordProblem, string> = {
   corrupt: "corrupt: not a session record",
   "unsupported-version": "unsupported version: written by another version of ibauth",
   "foreign-owner": "foreign: written by another configuration (client id, username or origin)",
-  // AES-GCM's tag fails the same way for a wrong key and for altered bytes: no way to say which.
-  undecryptable: "undecryptable: IBAUTH_SESSION_KEY changed or the record was tampered with",
+  undecryptable: undecryptableProblem("the encryption key"),
 };
 
 export interface RecordReading {

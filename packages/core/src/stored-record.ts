@@ -5,6 +5,7 @@ import type { Mechanism } from "./mechanism";
 import {
   classifyRecord,
   RECORD_PROBLEMS,
+  type RecordProblem,
   type RecordReading,
   type SessionRecord,
   type SessionStore,
@@ -19,7 +20,7 @@ export interface RecordCheck {
 }
 
 /** Per store: the last unusable value warned about (warned once, not on every read) and its kind. */
-const warned = new WeakMap<SessionStore, { value: string; kind: RecordReading["kind"] }>();
+const warned = new WeakMap<SessionStore, { value: string; kind: RecordProblem }>();
 /** Stores whose orphan was already logged out by this process: at most one, so two configurations
  * wrongly sharing a store cannot log each other out in a loop. */
 const loggedOut = new WeakSet<SessionStore>();
@@ -60,7 +61,7 @@ export async function usableRecord(
 }
 
 /** The kind of the last unusable record this process found in `store` since it last read a usable one. */
-export function storedRecordProblem(store: SessionStore): RecordReading["kind"] | undefined {
+export function storedRecordProblem(store: SessionStore): RecordProblem | undefined {
   return warned.get(store)?.kind;
 }
 

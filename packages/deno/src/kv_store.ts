@@ -5,6 +5,7 @@ import {
   type SessionRecord,
   type SessionStore,
   silentLogger,
+  undecryptableProblem,
 } from "@ibauth/core";
 import { importSealKey, isSealed, namingKeyFor, seal, unseal } from "./seal.ts";
 
@@ -67,13 +68,15 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
       if (value === null || value === undefined) return undefined;
       if (!sealKey) {
         if (typeof value === "string") return value;
-        return unreadable(
-          logger,
-          isSealed(value) ? "record is encrypted but no encryptionKey was given" : "not a session record",
-        );
+        return isSealed(value)
+          ? unreadable(logger, "undecryptable", "undecryptable: encrypted, and no encryptionKey was given")
+          : unreadable(logger, "corrupt", "not a session record");
       }
       const plain = await unseal(sealKey, value, context);
-      return plain ?? unreadable(logger, "record does not decrypt with this encryptionKey");
+      if (plain !== undefined) return plain;
+      return isSealed(value)
+        ? unreadable(logger, "undecryptable", undecryptableProblem("the encryptionKey"))
+        : unreadable(logger, "corrupt", "not encrypted");
     },
     async set(record: SessionRecord) {
       const { key, context, sealKey } = await ready;
@@ -102,8 +105,12 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
   };
 }
 
-function unreadable(logger: Logger, reason: string): undefined {
-  logger.warn({ step: "store", reason }, "stored session ignored; the next call logs in again");
+/** One warning naming the kind; the core judges a readable record itself (another version or owner). */
+function unreadable(logger: Logger, kind: "undecryptable" | "corrupt", reason: string): undefined {
+  logger.warn(
+    { step: "store", record: kind },
+    `stored session ${kind === "corrupt" ? `corrupt: ${reason}` : reason}; ignoring it, the next call logs in again`,
+  );
   return undefined;
 }
 
