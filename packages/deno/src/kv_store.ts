@@ -60,23 +60,32 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
   })();
   // A bad encryption key is a config error: surface it at the first use, not as an unhandled rejection.
   ready.catch(() => {});
+  let warned: string | undefined;
 
   return {
     async get() {
       const { key, context, sealKey } = await ready;
       const { value } = await guard("read", () => kv.get(key));
       if (value === null || value === undefined) return undefined;
-      if (!sealKey) {
-        if (typeof value === "string") return value;
-        return isSealed(value)
-          ? unreadable(logger, "undecryptable", "undecryptable: encrypted, and no encryptionKey was given")
-          : unreadable(logger, "corrupt", "not a session record");
+      if (!sealKey && typeof value === "string") return value;
+      const plain = sealKey ? await unseal(sealKey, value, context) : undefined;
+      if (plain !== undefined) {
+        warned = undefined;
+        return plain;
       }
-      const plain = await unseal(sealKey, value, context);
-      if (plain !== undefined) return plain;
-      return isSealed(value)
-        ? unreadable(logger, "undecryptable", undecryptableProblem("the encryptionKey"))
-        : unreadable(logger, "corrupt", "not encrypted");
+      // One warning per unreadable value, not one per read of it.
+      const seen = JSON.stringify(value instanceof Uint8Array ? [...value] : value);
+      if (seen === warned) return undefined;
+      warned = seen;
+      if (!isSealed(value))
+        return unreadable(logger, "corrupt", sealKey ? "not encrypted" : "not a session record");
+      return unreadable(
+        logger,
+        "undecryptable",
+        sealKey
+          ? undecryptableProblem("the encryptionKey")
+          : "undecryptable: encrypted, and no encryptionKey was given",
+      );
     },
     async set(record: SessionRecord) {
       const { key, context, sealKey } = await ready;
