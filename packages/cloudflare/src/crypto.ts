@@ -1,4 +1,4 @@
-import { IbauthError, type Logger } from "@ibauth/core";
+import { IbauthError, type Logger, undecryptableProblem } from "@ibauth/core";
 import { looksRandom } from "./key-strength";
 
 const text = new TextEncoder();
@@ -124,9 +124,13 @@ export async function timingSafeEqualText(presented: string, expected: string): 
   return diff === 0;
 }
 
+/** Per record name, the unreadable value last warned about in this isolate: every read of it would warn again. */
+const warnedValues = new Map<string, string>();
+
 /**
- * A stored session record's plaintext, or undefined (with a warning naming the likely cause) when it is
- * not sealed with this key under this name: the caller then treats the session as missing.
+ * A stored session record's plaintext, or undefined (with one warning naming the kind) when it is not
+ * sealed with this key under this name: the caller then treats the session as missing. The core judges
+ * the plaintext itself (corrupt, another version, another owner).
  */
 export async function openRecord(
   key: CryptoKey,
@@ -136,13 +140,16 @@ export async function openRecord(
   store: string,
 ): Promise<string | undefined> {
   const plain = await open(key, value, aad);
-  if (plain === undefined) {
-    logger.warn(
-      { store, sealed: isSealed(value) },
-      isSealed(value)
-        ? "stored session cannot be decrypted (IBAUTH_SESSION_KEY changed?): treating it as missing"
-        : "stored session is not encrypted: ignoring it",
-    );
+  if (plain !== undefined) {
+    warnedValues.delete(aad);
+    return plain;
   }
-  return plain;
+  if (warnedValues.get(aad) === value) return undefined;
+  warnedValues.set(aad, value);
+  const kind = isSealed(value) ? "undecryptable" : "corrupt";
+  logger.warn(
+    { store, record: kind },
+    `stored session ${kind === "corrupt" ? "corrupt: not encrypted" : undecryptableProblem("IBAUTH_SESSION_KEY")}; ignoring it, the next call logs in again`,
+  );
+  return undefined;
 }

@@ -47,6 +47,30 @@ describe("kvStore", () => {
     expect(await kvStore(kv.kv, { key, encryptionKey: secret }).get()).toBeUndefined();
   });
 
+  it("warns once per unreadable read, naming the kind: undecryptable (key or tampering) or not encrypted", async () => {
+    const kv = countingKv(env.IBAUTH_SESSIONS);
+    const key = uniqueKey();
+    const secret = randomSessionKey();
+    await kvStore(kv.kv, { key, encryptionKey: secret }).set(record("bearer-canary-77"));
+    const sealed = (await kv.kv.get(key, "text")) as string;
+    const read = async (encryptionKey: string) => {
+      const lines: string[] = [];
+      const warn = (fields: Record<string, unknown>, msg?: string) =>
+        void lines.push(`${msg} ${JSON.stringify(fields)}`);
+      const logger = { debug: () => {}, info: () => {}, warn, error: () => {} };
+      expect(await kvStore(kv.kv, { key, encryptionKey, logger }).get()).toBeUndefined();
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toContain(encryptionKey);
+      return lines[0];
+    };
+    const undecryptable = "undecryptable: IBAUTH_SESSION_KEY changed or the record was tampered with";
+    expect(await read(randomSessionKey())).toContain(undecryptable);
+    await kv.kv.put(key, `${sealed.slice(0, -4)}AAAA`);
+    expect(await read(secret)).toContain(undecryptable);
+    await kv.kv.put(key, JSON.stringify(record("planted")));
+    expect(await read(secret)).toContain('"record":"corrupt"');
+  });
+
   it("stores JSON when no key is given, and deletes", async () => {
     const key = uniqueKey();
     const store = kvStore(env.IBAUTH_SESSIONS, { key });

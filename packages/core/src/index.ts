@@ -29,7 +29,17 @@ export {
   YAML_KEYS,
 } from "./settings";
 export type { PacingStore, SessionRecord, SessionStore } from "./store";
-export { memoryStore, parseSessionRecord } from "./store";
+export {
+  classifyRecord,
+  memoryStore,
+  parseSessionRecord,
+  RECORD_PROBLEMS,
+  type RecordKind,
+  type RecordProblem,
+  type RecordReading,
+  undecryptableProblem,
+} from "./store";
+export { storedRecordProblem } from "./stored-record";
 export type {
   AuthState,
   AuthStatus,

@@ -1,7 +1,8 @@
 import { IbauthError, isIbauthError } from "./errors";
 import type { Mechanism } from "./mechanism";
 import type { SessionState } from "./session";
-import { parseSessionRecord, type SessionRecord } from "./store";
+import type { SessionRecord } from "./store";
+import { recordOrigin, usableRecord } from "./stored-record";
 
 type StoreOp = "read" | "write" | "delete";
 
@@ -65,6 +66,7 @@ export class StoreSync {
     const record: SessionRecord = {
       v: 1,
       owner: await this.owner(),
+      origin: recordOrigin(s.flow.origin),
       ...this.mech.persisted(),
       ...(s.bearer ? { bearer: s.bearer } : {}),
       ...(s.brokerageInitAt === undefined ? {} : { brokerageInitAt: s.brokerageInitAt }),
@@ -118,8 +120,12 @@ export class StoreSync {
       this.#warnOnce("read", e, "treating it as empty");
       return undefined;
     }
-    const record = parseSessionRecord(stored);
-    return record && record.owner === (await this.owner()) ? record : undefined;
+    return usableRecord(stored, await this.owner(), {
+      store: this.s.cfg.store,
+      logger: this.s.cfg.logger,
+      flow: this.s.flow,
+      mech: this.mech,
+    });
   }
 
   #adopt(record: SessionRecord): void {

@@ -12,6 +12,8 @@ export interface SessionRecord {
   v: 1;
   /** Which configuration owns this session: a hash of client id, credential and origin. */
   owner: string;
+  /** The IBKR origin that issued the tokens (no secret): where an orphaned record's session may be logged out. */
+  origin?: string;
   accessToken?: { token: string; expiresAt: number };
   /** The session key: the SSO bearer (OAuth 2.0), or the live session token (OAuth 1.0a: no ip, an expiresAt). */
   bearer?: { token: string; ip: string; alternativeIps?: string[]; createdAt: number; expiresAt?: number };
@@ -62,6 +64,7 @@ export interface PacingStore {
 const Record = v.object({
   v: v.literal(1),
   owner: v.string(),
+  origin: v.optional(v.string()),
   accessToken: v.optional(v.object({ token: v.pipe(v.string(), v.minLength(1)), expiresAt: v.number() })),
   bearer: v.optional(
     v.object({
@@ -88,11 +91,80 @@ const Record = v.object({
   updatedAt: v.number(),
 });
 
+/** What a stored value turned out to be. Only "ok" is used; every other kind means "log in again". */
+export type RecordKind =
+  | "ok"
+  | "missing"
+  | "corrupt"
+  | "unsupported-version"
+  | "foreign-owner"
+  | "undecryptable";
+
+/** The kinds of a record that was there but could not be used. */
+export type RecordProblem = Exclude<RecordKind, "ok" | "missing">;
+
 /**
- * Reads a stored value (an object, or JSON text) into a SessionRecord; anything else (corrupt JSON,
- * another version, a wrong shape) gives `undefined`, so a bad record means "log in again", not a crash.
+ * A sealed record that does not open. AES-GCM's tag fails the same way for a wrong key and for altered
+ * bytes, so the message cannot say which. `keyName`: what the user sets, e.g. IBAUTH_SESSION_KEY.
  */
-export function parseSessionRecord(value: unknown): SessionRecord | undefined {
+export const undecryptableProblem = (keyName: string) =>
+  `undecryptable: ${keyName} changed or the record was tampered with`;
+
+/** Why a stored record was not used, as logged and shown by `ibauth status`. Names no secret and no owner. */
+export const RECORD_PROBLEMS: Record<RecordProblem, string> = {
+  corrupt: "corrupt: not a session record",
+  "unsupported-version": "unsupported version: written by another version of ibauth",
+  "foreign-owner": "foreign: written by another configuration (client id, username or origin)",
+  undecryptable: undecryptableProblem("the encryption key"),
+};
+
+export interface RecordReading {
+  kind: RecordKind;
+  record?: SessionRecord;
+  /** A foreign or other-version record's session key, still readable: its IBKR session is orphaned. */
+  orphan?: { bearer: NonNullable<SessionRecord["bearer"]>; sameOwner: boolean; origin?: string };
+}
+
+const Orphan = v.object({
+  owner: v.optional(v.string()),
+  origin: v.optional(v.string()),
+  bearer: v.object({
+    token: v.pipe(v.string(), v.minLength(1)),
+    ip: v.optional(v.string(), ""),
+    createdAt: v.optional(v.number(), 0),
+  }),
+});
+
+function orphanOf(data: unknown, owner: string): Pick<RecordReading, "orphan"> {
+  const found = v.safeParse(Orphan, data);
+  if (!found.success) return {};
+  const { bearer, origin } = found.output;
+  return {
+    orphan: { bearer, sameOwner: found.output.owner === owner, ...(origin === undefined ? {} : { origin }) },
+  };
+}
+
+/**
+ * Sorts a stored value (an object, or JSON text) for the configuration whose owner hash is `owner`: a
+ * usable record, nothing, or which kind of unusable one, with its session key when that is still readable.
+ */
+export function classifyRecord(value: unknown, owner: string): RecordReading {
+  if (value === undefined || value === null || value === "") return { kind: "missing" };
+  const decoded = decode(value);
+  if (!decoded) return { kind: "corrupt" };
+  const { data, record } = decoded;
+  if (record)
+    return record.owner === owner
+      ? { kind: "ok", record }
+      : { kind: "foreign-owner", ...orphanOf(data, owner) };
+  const version = typeof data === "object" && data !== null ? (data as { v?: unknown }).v : undefined;
+  if (version !== undefined && version !== 1)
+    return { kind: "unsupported-version", ...orphanOf(data, owner) };
+  return { kind: "corrupt" };
+}
+
+/** The value as data (JSON text parsed), and as a record when it has this version's shape; undefined for bad JSON. */
+function decode(value: unknown): { data: unknown; record?: SessionRecord } | undefined {
   let data = value;
   if (typeof value === "string") {
     try {
@@ -102,7 +174,15 @@ export function parseSessionRecord(value: unknown): SessionRecord | undefined {
     }
   }
   const result = v.safeParse(Record, data);
-  return result.success ? (result.output as SessionRecord) : undefined;
+  return result.success ? { data, record: result.output as SessionRecord } : { data };
+}
+
+/**
+ * Reads a stored value (an object, or JSON text) into a SessionRecord of any owner; anything else (corrupt
+ * JSON, another version, a wrong shape) gives `undefined`, so a bad record means "log in again", not a crash.
+ */
+export function parseSessionRecord(value: unknown): SessionRecord | undefined {
+  return decode(value)?.record;
 }
 
 /** A store that lives as long as the process: the default. Its pacing is exact (one process, no I/O). */

@@ -5,6 +5,7 @@ import {
   type SessionRecord,
   type SessionStore,
   silentLogger,
+  undecryptableProblem,
 } from "@ibauth/core";
 import { importSealKey, isSealed, namingKeyFor, seal, unseal } from "./seal.ts";
 
@@ -59,21 +60,32 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
   })();
   // A bad encryption key is a config error: surface it at the first use, not as an unhandled rejection.
   ready.catch(() => {});
+  let warned: string | undefined;
 
   return {
     async get() {
       const { key, context, sealKey } = await ready;
       const { value } = await guard("read", () => kv.get(key));
       if (value === null || value === undefined) return undefined;
-      if (!sealKey) {
-        if (typeof value === "string") return value;
-        return unreadable(
-          logger,
-          isSealed(value) ? "record is encrypted but no encryptionKey was given" : "not a session record",
-        );
+      if (!sealKey && typeof value === "string") return value;
+      const plain = sealKey ? await unseal(sealKey, value, context) : undefined;
+      if (plain !== undefined) {
+        warned = undefined;
+        return plain;
       }
-      const plain = await unseal(sealKey, value, context);
-      return plain ?? unreadable(logger, "record does not decrypt with this encryptionKey");
+      // One warning per unreadable value, not one per read of it.
+      const seen = JSON.stringify(value instanceof Uint8Array ? [...value] : value);
+      if (seen === warned) return undefined;
+      warned = seen;
+      if (!isSealed(value))
+        return unreadable(logger, "corrupt", sealKey ? "not encrypted" : "not a session record");
+      return unreadable(
+        logger,
+        "undecryptable",
+        sealKey
+          ? undecryptableProblem("the encryptionKey")
+          : "undecryptable: encrypted, and no encryptionKey was given",
+      );
     },
     async set(record: SessionRecord) {
       const { key, context, sealKey } = await ready;
@@ -102,8 +114,12 @@ export function denoKvStore(kv: KvLike, options: DenoKvStoreOptions = {}): Sessi
   };
 }
 
-function unreadable(logger: Logger, reason: string): undefined {
-  logger.warn({ step: "store", reason }, "stored session ignored; the next call logs in again");
+/** One warning naming the kind; the core judges a readable record itself (another version or owner). */
+function unreadable(logger: Logger, kind: "undecryptable" | "corrupt", reason: string): undefined {
+  logger.warn(
+    { step: "store", record: kind },
+    `stored session ${kind === "corrupt" ? `corrupt: ${reason}` : reason}; ignoring it, the next call logs in again`,
+  );
   return undefined;
 }
 

@@ -67,8 +67,8 @@ async function lockFile(lockPath: string): Promise<() => Promise<void>> {
 /**
  * One session record in one file, mode 0600. Writes go to a private temp file in the same folder
  * and are renamed over the target, so a reader (or a second process writing at the same moment)
- * only ever sees a whole record: the last rename wins. A missing, empty or corrupt file reads as
- * `undefined`, which makes the core log in again instead of crashing.
+ * only ever sees a whole record: the last rename wins. A missing or empty file reads as `undefined`;
+ * a corrupt one as its text, which the core warns about once and replaces by logging in again.
  */
 export interface FileStoreOptions {
   /**
@@ -90,10 +90,12 @@ export function fileStore(path: string, options: FileStoreOptions = {}): Session
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
         throw storeError(path, "read", error);
       }
+      if (text.trim() === "") return undefined;
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        return undefined;
+        // As it is: the core names it corrupt in one warning (and `ibauth status` says so) before logging in again.
+        return text;
       }
     },
 

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SessionRecord } from "@ibauth/core";
+import { classifyRecord, type SessionRecord } from "@ibauth/core";
 import { authFromYaml, fileStore, silentLogger } from "@ibauth/node";
 import { describe, expect, it } from "vitest";
 import { makeKeys, startTestEmulator, tempDir, writeWorkspace } from "./helpers";
@@ -28,12 +28,17 @@ describe("fileStore", () => {
     await store.delete(); // deleting nothing is fine
   });
 
-  it("reads a corrupt or truncated file as missing", async () => {
+  it("reads an empty file as missing, a corrupt or truncated one as its text (for the core to name)", async () => {
     const path = join(tempDir(), "session.json");
     const store = fileStore(path);
-    for (const junk of ["", "{", '{"v":1,"owner":', "not json at all"]) {
-      writeFileSync(path, junk);
+    for (const empty of ["", " \n"]) {
+      writeFileSync(path, empty);
       expect(await store.get()).toBeUndefined();
+    }
+    for (const junk of ["{", '{"v":1,"owner":', "not json at all"]) {
+      writeFileSync(path, junk);
+      expect(await store.get()).toBe(junk);
+      expect(classifyRecord(await store.get(), "any").kind).toBe("corrupt");
     }
   });
 

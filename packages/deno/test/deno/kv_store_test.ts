@@ -114,6 +114,34 @@ async function entriesKeyTail(kv: Deno.Kv, store: ReturnType<typeof denoKvStore>
   return [String(added?.key[2])];
 }
 
+Deno.test("kv store: an unreadable value is one warning naming its kind, no secret", async () => {
+  await withKv(async (kv) => {
+    const lines: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (fields: Record<string, unknown>, msg?: string) =>
+        void lines.push(`${msg} ${JSON.stringify(fields)}`),
+    };
+    const keyB64 = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    await denoKvStore(kv, { encryptionKey: keyB64 }).set(RECORD);
+    const [entry] = await entries(kv);
+    const sealed = entry?.value as { data: string };
+    const flipped = `${sealed.data.slice(0, 10)}${sealed.data[10] === "A" ? "B" : "A"}${sealed.data.slice(11)}`;
+    await kv.set(entry?.key ?? [], { ...sealed, data: flipped });
+    const reader = denoKvStore(kv, { encryptionKey: keyB64, logger });
+    assert.equal(await reader.get(), undefined);
+    assert.equal(await reader.get(), undefined); // the same value again: no second warning
+    await kv.set(entry?.key ?? [], "plain text where a sealed record belongs");
+    assert.equal(await denoKvStore(kv, { encryptionKey: keyB64, logger }).get(), undefined);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0] ?? "", /undecryptable: the encryptionKey changed or the record was tampered with/);
+    assert.match(lines[1] ?? "", /"record":"corrupt"/);
+    assert.ok(!lines.join("\n").includes(keyB64) && !lines.join("\n").includes(String(RECORD.bearer?.token)));
+  });
+});
+
 Deno.test("kv store: a plain record is ignored once encryption is on", async () => {
   await withKv(async (kv) => {
     await denoKvStore(kv).set(RECORD);

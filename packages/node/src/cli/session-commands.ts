@@ -1,9 +1,12 @@
 import {
   type AuthStatus,
   type BrokerageStatus,
+  classifyRecord,
   IbauthError,
   parseSessionRecord,
+  RECORD_PROBLEMS,
   type SessionRecord,
+  storedRecordProblem,
   type TickleResult,
   type ValidateResult,
 } from "@ibauth/core";
@@ -150,11 +153,23 @@ async function storedSession(
   loaded: CliAuth,
   command: string,
 ): Promise<SessionRecord | undefined> {
-  const record = parseSessionRecord(await loaded.store.get());
+  const stored = await loaded.store.get();
+  const record = parseSessionRecord(stored);
   if (record) return record;
+  // Without a record's shape there is no owner to compare: missing, corrupt or another version.
+  const kind = classifyRecord(stored, "").kind as "missing" | "corrupt" | "unsupported-version";
+  const what =
+    kind === "missing"
+      ? `no session stored in ${loaded.sessionFile}`
+      : `the session stored in ${loaded.sessionFile} is ${RECORD_PROBLEMS[kind]}`;
   ctx.output.done(
-    `no session stored in ${loaded.sessionFile}; run \`ibauth login\``,
-    { command, state: "idle", sessionFile: loaded.sessionFile },
+    `${what}; run \`ibauth login\``,
+    {
+      command,
+      state: "idle",
+      sessionFile: loaded.sessionFile,
+      ...(kind === "missing" ? {} : { storedRecord: kind }),
+    },
     false,
   );
   return undefined;
@@ -175,15 +190,19 @@ export async function statusCommand(ctx: CliContext): Promise<number> {
     valid = tickle.authenticated;
   }
   const status = auth.status();
+  // A record of another configuration is only known once the core compared owners (it warned, and logged in).
+  const problem = storedRecordProblem(loaded.store);
+  const replaced = problem ? ` (the stored record was ${RECORD_PROBLEMS[problem]}: replaced)` : "";
   const cached =
     answer.ageMs === undefined
       ? ""
       : ` (validate answer cached from ${formatDuration(answer.ageMs)} ago; checked by a tickle just now)`;
   ctx.output.done(
-    `${valid ? "session valid" : "session NOT valid"}: ${statusText(status)}${valid ? cached : ""}`,
+    `${valid ? "session valid" : "session NOT valid"}: ${statusText(status)}${valid ? cached : ""}${replaced}`,
     {
       command: "status",
       sessionFile: loaded.sessionFile,
+      ...(problem ? { storedRecord: problem } : {}),
       valid,
       validate: answer.result,
       ...(answer.ageMs === undefined ? {} : { validateCachedMs: answer.ageMs }),
