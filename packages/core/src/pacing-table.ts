@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { storedData } from "./stored-json";
 
 /** One row of IBKR's pacing table: at most `requests` in any `perMs`, and/or `concurrent` in flight. */
 export interface EndpointLimit {
@@ -84,14 +85,8 @@ const PacingSchema = v.object({
 
 /** A stored pacing record, or undefined for anything unreadable (which only means "nothing to wait for"). */
 export function parsePacingRecord(value: unknown): PacingRecord | undefined {
-  let data = value;
-  if (typeof value === "string") {
-    try {
-      data = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  const result = v.safeParse(PacingSchema, data);
+  const stored = storedData(value);
+  if (!stored) return undefined;
+  const result = v.safeParse(PacingSchema, stored.data);
   return result.success ? (result.output as PacingRecord) : undefined;
 }

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { PacingRecord } from "./pacing-table";
+import { storedData } from "./stored-json";
 import type { ValidateResult } from "./types";
 
 /**
@@ -165,16 +166,10 @@ export function classifyRecord(value: unknown, owner: string): RecordReading {
 
 /** The value as data (JSON text parsed), and as a record when it has this version's shape; undefined for bad JSON. */
 function decode(value: unknown): { data: unknown; record?: SessionRecord } | undefined {
-  let data = value;
-  if (typeof value === "string") {
-    try {
-      data = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  const result = v.safeParse(Record, data);
-  return result.success ? { data, record: result.output as SessionRecord } : { data };
+  const stored = storedData(value);
+  if (!stored) return undefined;
+  const result = v.safeParse(Record, stored.data);
+  return result.success ? { data: stored.data, record: result.output as SessionRecord } : stored;
 }
 
 /**
