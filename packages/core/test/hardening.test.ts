@@ -1,15 +1,6 @@
-import { IBAuth, type IbauthError, isIbauthError } from "@ibauth/core";
+import { IBAuth } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
-import { CLIENT_ID, CREDENTIAL, ORIGIN, testBed, thrownBy } from "./fixture";
-
-async function rejection(p: Promise<unknown>): Promise<IbauthError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!isIbauthError(e)) throw new Error(`expected an IbauthError, got ${String(e)}`);
-  return e;
-}
+import { CLIENT_ID, CREDENTIAL, ORIGIN, rejection, testBed, thrownBy } from "./fixture";
 
 describe("IBKR's echoes of identifiers are redacted", () => {
   for (const [name, shape] of [

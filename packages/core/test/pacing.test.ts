@@ -1,18 +1,9 @@
-import { IBAuth, IbauthError, MAX_RETRY_AFTER_MS, memoryStore } from "@ibauth/core";
+import { IBAuth, MAX_RETRY_AFTER_MS, memoryStore } from "@ibauth/core";
 import type { Emulator } from "@ibauth/emulator";
 import { describe, expect, it } from "vitest";
-import { testBed } from "./fixture";
+import { rejection, testBed } from "./fixture";
 
 // All against the emulator's strict model: 50 arrivals in any rolling second per user, IBKR's table.
-
-async function rejection(p: Promise<unknown>): Promise<IbauthError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(IbauthError);
-  return e as IbauthError;
-}
 
 const statusesOf = (emu: Pick<Emulator, "requests">) => emu.requests.map((r) => r.status);
 

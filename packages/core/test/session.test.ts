@@ -1,20 +1,11 @@
-import { IBAuth, IbauthError, memoryStore } from "@ibauth/core";
+import { IBAuth, memoryStore } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
-import { CREDENTIAL, testBed } from "./fixture";
+import { CREDENTIAL, rejection, testBed } from "./fixture";
 
 const BEARER = "POST /gw/api/v1/sso-sessions";
 const INIT = "POST /v1/api/iserver/auth/ssodh/init";
 const TOKEN = "POST /oauth2/api/v1/token";
 const TICKLE = "POST /v1/api/tickle";
-
-async function rejection(p: Promise<unknown>): Promise<IbauthError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(IbauthError);
-  return e as IbauthError;
-}
 
 describe("connect", () => {
   it("runs the IP lookup in parallel with the token request: three round trips, four requests", async () => {

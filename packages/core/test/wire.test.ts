@@ -1,19 +1,10 @@
-import { IBAuth, IbauthError } from "@ibauth/core";
+import { IBAuth } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
-import { testBed } from "./fixture";
+import { rejection, testBed } from "./fixture";
 
 const TICKLE = "/v1/api/tickle";
 const LOGOUT = "/v1/api/logout";
 const DATA = "/v1/api/iserver/accounts";
-
-async function rejection(p: Promise<unknown>): Promise<IbauthError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(IbauthError);
-  return e as IbauthError;
-}
 
 describe("answers the core reads for its own steps", () => {
   it("refuses one larger than 64 KiB with a typed error, without reading it all", async () => {
