@@ -90,7 +90,12 @@ export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) 
       heal: {},
       ipMismatchFlagged: false,
       pacing: proxyPacing(store, settings, logger),
-      signer: new IBAuth({ ...coreOptions(settings.auth, config.auth), fetch: settings.fetch, logger }),
+      signer: new IBAuth({
+        ...coreOptions(settings.auth, config.auth),
+        fetch: settings.fetch,
+        logger,
+        now: settings.now,
+      }),
     };
     return { loaded, logger, ready };
   }
