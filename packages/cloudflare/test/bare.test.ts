@@ -51,4 +51,21 @@ describe("the example Worker, bundled by wrangler, in workerd without nodejs_com
     expect(accounts.status).toBe(200);
     expect(Array.isArray(await accounts.json())).toBe(true);
   });
+
+  it("requests in separate invocations that the pacer spaces out all get through (workerd drops a finished request's timers)", async () => {
+    const get = async (path: string) => {
+      const res = await fetch(`${bare.workerUrl}${path}`, {
+        headers: { authorization: `Bearer ${bare.apiKey}` },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // back to back, within the pacer's minimum gap of each other
+    for (let i = 0; i < 5; i++) expect(await get("/v1/api/iserver/accounts")).toBe(200);
+    // IBKR allows one /portfolio/accounts per 5 s: the second waits its turn (the first ran in the test above)
+    const started = Date.now();
+    expect(await get("/v1/api/portfolio/accounts")).toBe(200);
+    expect(await get("/v1/api/portfolio/accounts")).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+  });
 });
