@@ -75,20 +75,19 @@ export async function readOAuth1(
     oauth1 = oauth1FromEnv(env);
   } catch (error) {
     if (!isIbauthError(error)) throw error;
-    const fields = (error.field ?? "").split(", ").filter(Boolean);
-    if (error.message.includes(": missing ")) {
-      for (const name of fields)
-        problems.push({ setting: name.split(" or ")[0] ?? name, problem: "missing" });
-    } else if (error.message.includes("cannot be read in this runtime")) {
-      for (const name of fields)
+    // Told apart by the settings themselves, not by the wording of the core's message.
+    const message = error.message.replace(/^environment: /, "");
+    for (const field of (error.field ?? "").split(", ").filter(Boolean)) {
+      const names = field.split(" or ");
+      const setting = names[0] ?? field;
+      if (names.every((n) => text(vars[n]) === undefined)) problems.push({ setting, problem: "missing" });
+      else if (/_(FILE|FP)$/.test(setting))
         problems.push({
-          setting: name,
+          setting,
           problem:
             "a Worker cannot read files: set the value itself (the PEM text, or IBKR_OAUTH1_DH_PRIME as hex)",
         });
-    } else {
-      const message = error.message.replace(/^environment: /, "");
-      for (const name of fields) problems.push({ setting: name, problem: message.replace(`${name} `, "") });
+      else problems.push({ setting, problem: message.split(`${setting} `).join("") });
     }
   }
   if (!oauth1) return undefined;
