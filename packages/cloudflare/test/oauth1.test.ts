@@ -97,6 +97,23 @@ describe("OAuth 1.0a in the KV mode", () => {
     expect(h.emu.counts()[LST]).toBe(2);
   });
 
+  it("replaces the LST before IBKR's stated expiry: the expiry travels in the KV record between isolates", async () => {
+    const creds = await oauth1Credentials();
+    // no daily reset and a 48 h session cap: only the LST's own 24 h can cause a new one
+    const h = await harness({
+      env: oauth1Env(creds.client),
+      emulator: { oauth1Consumers: [creds.consumer], maxSessionMs: 172_800_000 },
+    });
+    await h.tick();
+    for (let minutes = 5; minutes <= 24 * 60; minutes += 5) {
+      h.emu.advance(5 * 60_000);
+      await h.tick(minutes % 60 === 0 ? h.another() : h.worker); // a fresh isolate every hour
+    }
+    expect(h.emu.counts()[LST]).toBe(2);
+    expect(h.logs.some((line) => line.includes("the session key expires"))).toBe(true);
+    expect((await h.api("/v1/api/iserver/accounts")).status).toBe(200);
+  }, 120_000);
+
   it("no secret reaches /health, a log line, a KV key or a KV value; the stored LST is encrypted", async () => {
     const { h, creds } = await oauth1Harness();
     await h.tick();
