@@ -52,6 +52,26 @@ describe("the example Worker, bundled by wrangler, in workerd without nodejs_com
     expect(Array.isArray(await accounts.json())).toBe(true);
   });
 
+  it("OAuth 1.0a: logs in on the cron trigger with one LST and proxies a signed GET with a query", async () => {
+    expect(bare.oauth1WorkerUrl).not.toBe("");
+    const before = (await counts())["POST /v1/api/oauth/live_session_token"] ?? 0;
+    const cron = await fetch(
+      `${bare.oauth1WorkerUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`,
+    );
+    expect(cron.status).toBe(200);
+    await cron.arrayBuffer();
+    expect((await counts())["POST /v1/api/oauth/live_session_token"]).toBe(before + 1);
+    const health = await fetch(`${bare.oauth1WorkerUrl}/health`);
+    expect(((await health.json()) as { state: string }).state).toBe("connected");
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${bare.oauth1WorkerUrl}/v1/api/iserver/accounts?x=${i}&y=a%20b`, {
+        headers: { authorization: `Bearer ${bare.apiKey}` },
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
   it("requests in separate invocations that the pacer spaces out all get through (workerd drops a finished request's timers)", async () => {
     const get = async (path: string) => {
       const res = await fetch(`${bare.workerUrl}${path}`, {
