@@ -75,8 +75,19 @@ describe("OAuth 1.0a in the KV mode", () => {
     expect(results).toEqual(Array(20).fill(200));
     expect(h.emu.counts()[LST]).toBe(2);
     expect(h.emu.counts()[INIT]).toBe(2);
-    // a 401 on a fresh LST is not an IP mismatch: an LST claims no IP
+  });
+
+  it("a 401 on a fresh LST is not reported as an IP mismatch: an LST claims no IP", async () => {
+    const { h } = await oauth1Harness();
+    await h.tick();
+    h.emu.advance(60_000);
+    // the request is refused, the heal's tickle too (a new LST), and the replay with the new LST again
+    h.emu.failNext({ path: "/v1/api/iserver/accounts", status: 401, count: 2 });
+    h.emu.failNext({ path: "/v1/api/tickle", status: 401 });
+    expect((await h.api("/v1/api/iserver/accounts")).status).toBe(401);
+    expect(h.emu.counts()[LST]).toBe(2);
     expect((await h.health()).body.ipMismatch).toBeNull();
+    expect(h.logs.some((line) => line.includes('ipMismatch":true'))).toBe(false);
   });
 
   it("the cron tick keeps the session alive with tickles and replaces a dead LST", async () => {
