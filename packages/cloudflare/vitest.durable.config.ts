@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
-import { CLIENT_ID, OPERATOR_KEY, userBindings } from "./test/durable/users";
+import { CLIENT_ID, OPERATOR_KEY, oauth1Bindings, userBindings } from "./test/durable/users";
 import "./test/durable/provided";
 
 // The Durable Object mode's tests run inside workerd with real, SQLite-backed Durable Objects. The
@@ -25,6 +25,7 @@ export default defineProject({
             TEST_EMULATOR_URL: run.emulatorUrl,
             TEST_LAB_URL: run.labUrl,
             ...userBindings(run.emulatorUrl),
+            ...oauth1Bindings(run.oauth1, run.emulatorUrl),
           },
         },
       };

@@ -1,6 +1,8 @@
 import {
   ENV_NAMES,
   IBAuth,
+  type IBAuthOAuth1Options,
+  type IBAuthOptions,
   importPrivateKey,
   isIbauthError,
   isIp,
@@ -10,6 +12,8 @@ import {
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
 import { apiKeyProblem } from "./key-strength";
 import { isKvNamespace, type KvNamespaceLike } from "./kv";
+import { type OAuth1Settings, readOAuth1, usesOAuth1 } from "./oauth1-config";
+import type { WorkerSettings } from "./settings";
 
 /** The Worker's bindings: vars, secrets and the KV namespace. Every setting is read from here. */
 export interface IbauthWorkerEnv {
@@ -23,6 +27,23 @@ export interface IbauthWorkerEnv {
   IBKR_ALTERNATIVE_IPS?: string;
   IBKR_IP_LOOKUP_URL?: string;
   IBAUTH_USER_AGENT?: string;
+  /**
+   * OAuth 1.0a (Self-Service Portal) instead of OAuth 2.0: any of these selects it, and then no OAuth 2.0
+   * setting above may be set. Keys and the DH prime as text (a Worker has no files); ibind's
+   * IBIND_OAUTH1A_* names are read too.
+   */
+  IBKR_OAUTH1_CONSUMER_KEY?: string;
+  IBKR_OAUTH1_ACCESS_TOKEN?: string;
+  /** The encrypted base64 secret as the portal shows it. */
+  IBKR_OAUTH1_ACCESS_TOKEN_SECRET?: string;
+  /** PEM text (PKCS#8 or PKCS#1); a one-line value with literal "\n" is read too. */
+  IBKR_OAUTH1_SIGNATURE_KEY?: string;
+  IBKR_OAUTH1_ENCRYPTION_KEY?: string;
+  /** Hex (`openssl dhparam -in dhparam.pem -text`'s prime, colons and spaces removed). */
+  IBKR_OAUTH1_DH_PRIME?: string;
+  IBKR_OAUTH1_DH_GENERATOR?: string;
+  /** Default limited_poa (test_realm for TESTCONS). */
+  IBKR_OAUTH1_REALM?: string;
   IBAUTH_API_KEY?: string;
   IBAUTH_SESSION_KEY?: string;
   IBAUTH_SESSIONS?: KvNamespaceLike;
@@ -38,8 +59,8 @@ export interface ConfigProblem {
 
 /** One IBKR session's configuration, wherever it is stored (KV or a Durable Object). */
 export interface SessionConfig {
-  /** The IBKR settings, with the private key already imported (non-extractable). */
-  auth: Settings;
+  /** The IBKR settings (OAuth 2.0 or 1.0a), with the signing key already imported (non-extractable). */
+  auth: Settings | OAuth1Settings;
   /** The only origin requests are ever sent to: IBKR_BASE_URL, or https://<IBKR_DOMAIN>. */
   origin: string;
   apiKey: string;
@@ -60,7 +81,7 @@ function trimmed(value: unknown): string | undefined {
 }
 
 /** The core's explanation of a rejected option, in the operator's terms and without the value they set. */
-function describeRejection(message: string, field: string, setting: string, value: unknown): string {
+export function describeRejection(message: string, field: string, setting: string, value: unknown): string {
   let text = message.replace(/^config: /, "");
   if (typeof value === "string" && value.trim() !== "") text = text.split(value.trim()).join("…");
   return text.split(field).join(setting);
@@ -83,8 +104,7 @@ export async function loadConfig(env: IbauthWorkerEnv): Promise<LoadedConfig> {
 
 /**
  * Reads and checks every setting of one session, collecting all problems at once so /health can list
- * them. The core's own constructor validates the IBKR options too, and its `field` is mapped back to
- * the setting name.
+ * them: OAuth 1.0a when any IBKR_OAUTH1_* setting is set, else OAuth 2.0, and the Worker's own keys.
  */
 export async function loadSessionConfig(env: IbauthWorkerEnv): Promise<Loaded<SessionConfig>> {
   const problems: ConfigProblem[] = [];
@@ -93,7 +113,30 @@ export async function loadSessionConfig(env: IbauthWorkerEnv): Promise<Loaded<Se
     if (value === undefined) problems.push({ setting, problem: "missing" });
     return value;
   };
-  // The IBKR_* settings are read as every adapter reads them; a Worker has no files, so the key is IBKR_PRIVATE_KEY.
+  const ibkr = usesOAuth1(env) ? await readOAuth1(env, problems) : await readOAuth2(env, problems);
+  const apiKey = need("IBAUTH_API_KEY");
+  const sessionKey = need("IBAUTH_SESSION_KEY");
+  const weakApiKey = apiKey === undefined ? undefined : apiKeyProblem(apiKey, MIN_API_KEY_LENGTH);
+  if (weakApiKey) problems.push({ setting: "IBAUTH_API_KEY", problem: weakApiKey });
+
+  let keys: SessionKeys | undefined;
+  if (sessionKey !== undefined) {
+    try {
+      keys = await deriveSessionKeys(sessionKey);
+    } catch (error) {
+      if (!isIbauthError(error)) throw error;
+      problems.push({ setting: "IBAUTH_SESSION_KEY", problem: error.message.replace(/^config: /, "") });
+    }
+  }
+  if (problems.length > 0 || !ibkr || !keys || !apiKey) return { ok: false, problems };
+  return { ok: true, config: { ...ibkr, apiKey, keys } };
+}
+
+/** The OAuth 2.0 settings, read as every adapter reads them; a Worker has no files, so the key is IBKR_PRIVATE_KEY. */
+async function readOAuth2(
+  env: IbauthWorkerEnv,
+  problems: ConfigProblem[],
+): Promise<{ auth: Settings; origin: string } | undefined> {
   let settings: ReturnType<typeof settingsFromEnv> | undefined;
   try {
     settings = settingsFromEnv(env);
@@ -107,58 +150,52 @@ export async function loadSessionConfig(env: IbauthWorkerEnv): Promise<Loaded<Se
         problem: "set the PEM text itself: a Worker cannot read files",
       });
   }
-  const apiKey = need("IBAUTH_API_KEY");
-  const sessionKey = need("IBAUTH_SESSION_KEY");
+  if (!settings) return undefined;
 
   // Checked now, not at the first login, so /health can say so; the imported key is what the session signs with.
   let signingKey: CryptoKey | undefined;
-  if (settings) {
-    try {
-      signingKey = await importPrivateKey(settings.privateKey as string);
-    } catch (error) {
-      if (!isIbauthError(error)) throw error;
-      // The message already ends with the hint.
-      problems.push({ setting: ENV_NAMES.privateKey, problem: error.message.replace(/^key: /, "") });
-    }
+  try {
+    signingKey = await importPrivateKey(settings.privateKey as string);
+  } catch (error) {
+    if (!isIbauthError(error)) throw error;
+    // The message already ends with the hint.
+    problems.push({ setting: ENV_NAMES.privateKey, problem: error.message.replace(/^key: /, "") });
   }
-  const weakApiKey = apiKey === undefined ? undefined : apiKeyProblem(apiKey, MIN_API_KEY_LENGTH);
-  if (weakApiKey) problems.push({ setting: "IBAUTH_API_KEY", problem: weakApiKey });
-  if (settings?.ip !== undefined && !isIp(settings.ip))
+  // A problem here fails the whole configuration (loadSessionConfig checks `problems`).
+  if (settings.ip !== undefined && !isIp(settings.ip))
     problems.push({ setting: ENV_NAMES.ip, problem: "not an IPv4 or IPv6 address" });
-  if (settings?.alternativeIps?.some((value) => !isIp(value))) {
+  if (settings.alternativeIps?.some((value) => !isIp(value))) {
     problems.push({ setting: ENV_NAMES.alternativeIps, problem: "must be IP addresses separated by commas" });
   }
 
-  let keys: SessionKeys | undefined;
-  if (sessionKey !== undefined) {
-    try {
-      keys = await deriveSessionKeys(sessionKey);
-    } catch (error) {
-      if (!isIbauthError(error)) throw error;
-      problems.push({ setting: "IBAUTH_SESSION_KEY", problem: error.message.replace(/^config: /, "") });
-    }
-  }
-
   let origin: string | undefined;
-  if (settings) {
-    try {
-      // The core's own validation (domain, baseUrl, URLs), reported with the other problems; the IPs are
-      // checked above (the core would stop at them). The origin it settles on is the only one the proxy calls.
-      const { ip: _ip, alternativeIps: _alternatives, ...rest } = settings;
-      origin = new IBAuth({ ...rest, privateKey: signingKey ?? settings.privateKey }).status().origin;
-    } catch (error) {
-      if (!isIbauthError(error)) throw error;
-      // The core names its option; the operator set the environment variable of the same meaning.
-      const names: Readonly<Record<string, string>> = ENV_NAMES;
-      const field = error.field ?? "configuration";
-      const setting = names[field] ?? field;
-      const value = env[setting as keyof IbauthWorkerEnv];
-      problems.push({ setting, problem: describeRejection(error.message, field, setting, value) });
-    }
+  try {
+    // The core's own validation (domain, baseUrl, URLs), reported with the other problems; the IPs are
+    // checked above (the core would stop at them). The origin it settles on is the only one the proxy calls.
+    const { ip: _ip, alternativeIps: _alternatives, ...rest } = settings;
+    origin = new IBAuth({ ...rest, privateKey: signingKey ?? settings.privateKey }).status().origin;
+  } catch (error) {
+    if (!isIbauthError(error)) throw error;
+    // The core names its option; the operator set the environment variable of the same meaning.
+    const names: Readonly<Record<string, string>> = ENV_NAMES;
+    const field = error.field ?? "configuration";
+    const setting = names[field] ?? field;
+    const value = env[setting as keyof IbauthWorkerEnv];
+    problems.push({ setting, problem: describeRejection(error.message, field, setting, value) });
   }
-  if (problems.length > 0 || !settings || !signingKey || !keys || !apiKey || origin === undefined) {
-    return { ok: false, problems };
-  }
-  const auth: SessionConfig["auth"] = { ...settings, privateKey: signingKey };
-  return { ok: true, config: { auth, origin, apiKey, keys } };
+  if (!signingKey || origin === undefined) return undefined;
+  return { auth: { ...settings, privateKey: signingKey }, origin };
+}
+
+/**
+ * The core's options for one session: the Worker's shared `auth` options under the session's own. OAuth
+ * 2.0's `scope` does not apply to OAuth 1.0a and is left out there (the core refuses it).
+ */
+export function coreOptions(
+  shared: WorkerSettings["auth"],
+  auth: SessionConfig["auth"],
+): IBAuthOptions | IBAuthOAuth1Options {
+  if (!("oauth1" in auth)) return { ...shared, ...auth };
+  const { scope: _scope, ...rest } = shared;
+  return { ...rest, ...auth };
 }

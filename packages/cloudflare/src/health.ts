@@ -96,7 +96,7 @@ export async function health(context: Context, settings: WorkerSettings, method:
             accessTokenExpiresInMs: record.accessToken ? record.accessToken.expiresAt - now : undefined,
             bearerAgeMs: age(now, record.bearer?.createdAt),
             brokerageInitAgeMs: age(now, record.brokerageInitAt),
-            ip: record.bearer?.ip,
+            ip: record.bearer?.ip || undefined, // OAuth 1.0a: the LST claims no IP
             alternativeIps: record.bearer?.alternativeIps,
           }
         : { present: false },

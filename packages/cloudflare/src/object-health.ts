@@ -70,7 +70,7 @@ export function objectHealth(view: HealthView): Record<string, unknown> & { ok: 
           bearerAgeMs: age(now, record.bearer.createdAt),
           brokerageInitAgeMs: age(now, record.brokerageInitAt),
           accessTokenExpiresInMs: record.accessToken ? record.accessToken.expiresAt - now : undefined,
-          ip: record.bearer.ip,
+          ip: record.bearer.ip || undefined, // OAuth 1.0a: the LST claims no IP
         }
       : { present: false },
     keepalive: {

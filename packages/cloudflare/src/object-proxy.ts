@@ -45,7 +45,7 @@ export async function proxyThroughSession(
   try {
     const headers = forwardedHeaders(request);
     const answer = await auth.fetch(target.url, { method: request.method, headers, body });
-    return await relay(answer, new URL(target.url).pathname, origin);
+    return await relay(answer, target.path, origin);
   } catch (error) {
     return failed(error, auth, now());
   }

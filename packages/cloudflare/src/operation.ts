@@ -1,12 +1,6 @@
-import {
-  IBAuth,
-  type IBAuthOptions,
-  type Logger,
-  parseSessionRecord,
-  type SessionRecord,
-} from "@ibauth/core";
+import { IBAuth, type Logger, parseSessionRecord, type SessionRecord } from "@ibauth/core";
 import { type BufferedStore, bufferedStore } from "./buffered-store";
-import type { WorkerConfig } from "./config";
+import { coreOptions, type WorkerConfig } from "./config";
 import { kvStore } from "./kv-store";
 import { acquireLease } from "./lease";
 import { passLoginBrake } from "./login-brake";
@@ -79,16 +73,14 @@ export async function runOperation<T>(
   const quiet = (level: keyof Logger) => (fields: Record<string, unknown>, msg?: string) => {
     if (!gate.lost) logger[level](fields, msg);
   };
-  const options: IBAuthOptions = {
-    ...settings.auth,
-    ...config.auth,
+  const auth = new IBAuth({
+    ...coreOptions(settings.auth, config.auth),
     fetch: gate.fetch,
     store,
     logger: { debug: quiet("debug"), info: quiet("info"), warn: quiet("warn"), error: quiet("error") },
     now: settings.now,
     sleep: (ms) => (gate.lost ? Promise.resolve() : sleep(ms)),
-  };
-  const auth = new IBAuth(options);
+  });
   const result: OperationResult<T> = { auth, record: undefined };
   try {
     result.value = await step(auth, store);

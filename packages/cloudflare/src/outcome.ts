@@ -31,8 +31,9 @@ export function ipMismatchSuspected(
   now: number,
   freshMs: number,
 ): boolean {
-  const createdAt = record?.bearer?.createdAt;
-  return status === 401 && createdAt !== undefined && now - createdAt <= freshMs;
+  // OAuth 1.0a's live session token claims no IP (its `ip` is empty): a 401 on it is no IP mismatch.
+  const bearer = record?.bearer;
+  return status === 401 && !!bearer?.ip && now - bearer.createdAt <= freshMs;
 }
 
 export function ipMismatchNote(

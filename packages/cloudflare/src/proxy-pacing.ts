@@ -38,7 +38,7 @@ export function proxyPacing(store: SessionStore, settings: WorkerSettings, logge
         readAt = now;
         await share.load();
       }
-      return pacer.admit("request", { path, signal });
+      return withOwnWakeUps(pacer, pacer.admit("request", { path, signal }));
     },
     observe(response) {
       if (response.status === 429) {
@@ -47,6 +47,30 @@ export function proxyPacing(store: SessionStore, settings: WorkerSettings, logge
       } else if (response.ok) pacer.settle();
     },
   };
+}
+
+/** How often a request waiting for its turn has the pacer look again. */
+const WAKE_UP_MS = 10;
+
+/**
+ * workerd cancels a request's timers when the request ends, and the pacer's wake-up timer belongs to
+ * whichever request happened to arm it: a request still waiting for its turn then waits for ever (and the
+ * runtime cancels it as hung). So each waiting request wakes the pacer on its own timer until its turn
+ * comes. hold() of a settled promise is the pacer's public "look again" (its end pumps the queue). A real
+ * timer, not settings.sleep: an instant test sleep would spin here without yielding.
+ */
+function withOwnWakeUps<T>(pacer: Pacer, turn: Promise<T>): Promise<T> {
+  let waiting = true;
+  const settled = turn.finally(() => {
+    waiting = false;
+  });
+  void (async () => {
+    while (waiting) {
+      await new Promise((resolve) => setTimeout(resolve, WAKE_UP_MS));
+      if (waiting) pacer.hold(Promise.resolve());
+    }
+  })();
+  return settled;
 }
 
 /** A request refused during a known penalty: 429 with Retry-After and when sending resumes; nothing went to IBKR. */

@@ -1,4 +1,4 @@
-import { isIbauthError, isNoBridgeAnswer, type SessionRecord } from "@ibauth/core";
+import { isIbauthError, isNoBridgeAnswer, type SessionKey, type SessionRecord } from "@ibauth/core";
 import { readUpTo } from "./body-prefix";
 import { runOperation } from "./operation";
 import { ipMismatchNote, ipMismatchSuspected, recordOutcome, setIpMismatch, summarizeError } from "./outcome";
@@ -32,11 +32,11 @@ function send(
   url: string,
   request: Request,
   body: Body,
-  bearer: string,
+  authorization: string,
   signal: AbortSignal,
 ): Promise<Response> {
   const headers = forwardedHeaders(request);
-  headers.set("authorization", `Bearer ${bearer}`);
+  headers.set("authorization", authorization);
   const init: RequestInit & { duplex?: "half" } = {
     method: request.method,
     headers,
@@ -74,12 +74,12 @@ async function sendOrFail(
   url: string,
   request: Request,
   body: Body,
-  bearer: string,
+  authorization: string,
 ): Promise<Response> {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), settings.upstreamTimeoutMs);
   try {
-    return await send(settings, url, request, body, bearer, timeout.signal);
+    return await send(settings, url, request, body, authorization, timeout.signal);
   } catch (cause) {
     throw new UpstreamError(timeout.signal.aborted, { cause });
   } finally {
@@ -88,7 +88,7 @@ async function sendOrFail(
 }
 
 /**
- * Whether IBKR's answer means the session needs healing: 401 (bearer dead or wrong IP), or 400
+ * Whether IBKR's answer means the session needs healing: 401 (bearer or LST dead, or wrong IP), or 400
  * "no bridge" on /iserver (brokerage session gone). Only such a 400's small body is read; every other
  * body streams through untouched.
  */
@@ -227,7 +227,7 @@ const pausedProblem = () =>
     hint: "POST /session/login resumes it",
   });
 
-/** Forwards an authenticated caller's /v1/api/* request to the configured IBKR origin with the held bearer. */
+/** Forwards an authenticated caller's /v1/api/* request to the configured IBKR origin, signed with the held session key. */
 export async function proxy(
   request: Request,
   context: Context,
@@ -271,7 +271,7 @@ async function forward(
   if (refused) return refused;
   const target = proxyTarget(ready.config.origin, rawPathAndQuery(request.url));
   if (!target.ok) return problem(400, `refused: ${target.reason}`);
-  const path = new URL(target.url).pathname;
+  const path = target.path;
   if ((await ready.book.read(PAUSE_CACHE_MS))?.paused) return pausedProblem();
   const record = await ready.record();
   if (!record?.bearer) {
@@ -283,22 +283,24 @@ async function forward(
     );
   }
   const body = await readBody(request, settings.maxReplayBodyBytes);
-  const attempt = async (bearer: string) => {
+  const attempt = async (key: SessionKey) => {
     const done = await ready.pacing.admit(path, request.signal);
     try {
-      const res = await sendOrFail(settings, target.url, request, body, bearer);
+      // Signed per attempt, after the pacing wait: an OAuth 1.0a nonce is single-use and its timestamp must be current.
+      const authorization = await ready.signer.authorization(key, request.method, target.url);
+      const res = await sendOrFail(settings, target.url, request, body, authorization);
       ready.pacing.observe(res);
       return inspect(res, path);
     } finally {
       done();
     }
   };
-  let first = await attempt(record.bearer.token);
+  const used = record.bearer;
+  let first = await attempt(used);
   const initAt = record.brokerageInitAt ?? Number.NEGATIVE_INFINITY;
   if (first.noBridge && !body.stream && settings.now() - initAt < BRIDGE_SETTLE_MS) {
     // The brokerage session was opened moments ago (by the cron or another isolate): wait, do not re-open it.
-    const token = record.bearer.token;
-    first = await waitForBridge(first, () => attempt(token), settings);
+    first = await waitForBridge(first, () => attempt(used), settings);
   }
   if (!first.heal) {
     if (ready.ipMismatchFlagged && first.response.ok) {
@@ -324,8 +326,8 @@ async function forward(
   const healed = outcome.record;
   if (!healed?.bearer || body.stream) return relay(first.response, path, ready.config.origin);
   await first.response.body?.cancel();
-  const token = healed.bearer.token;
-  const second = await waitForBridge(await attempt(token), () => attempt(token), settings);
+  const key = healed.bearer;
+  const second = await waitForBridge(await attempt(key), () => attempt(key), settings);
   const now = settings.now();
   if (second.response.status === 401 && ipMismatchSuspected(401, healed, now, settings.freshBearerMs)) {
     const note = ipMismatchNote("proxy", healed, now);

@@ -65,7 +65,10 @@ async function withoutSessionId(response: Response, headers: Headers): Promise<R
   });
 }
 
-/** IBKR's answer as the caller gets it: filtered headers, and /tickle without its session id. */
+/**
+ * IBKR's answer as the caller gets it: filtered headers, and /tickle without its session id. `path` is the
+ * caller's (`/v1/api/…`), not the upstream URL's, which carries a relay's prefix (IBKR_BASE_URL=…/ibkr).
+ */
 export async function relay(response: Response, path: string, origin: string): Promise<Response> {
   const headers = relayHeaders(response.headers, origin);
   if (path === TICKLE_PATH && response.ok) return withoutSessionId(response, headers);

@@ -1,5 +1,11 @@
-import { type AuthStatus, type Logger, parseSessionRecord, type SessionRecord } from "@ibauth/core";
-import { type IbauthWorkerEnv, type LoadedConfig, loadConfig, type WorkerConfig } from "./config";
+import { type AuthStatus, IBAuth, type Logger, parseSessionRecord, type SessionRecord } from "@ibauth/core";
+import {
+  coreOptions,
+  type IbauthWorkerEnv,
+  type LoadedConfig,
+  loadConfig,
+  type WorkerConfig,
+} from "./config";
 import { hmacHex } from "./crypto";
 import { kvStore } from "./kv-store";
 import type { KvNames } from "./operation";
@@ -32,16 +38,26 @@ export interface Ready {
   ipMismatchFlagged: boolean;
   /** This isolate's proxy pacing (IBKR's budget and the penalty shared through KV). */
   pacing: ProxyPacing;
+  /**
+   * Signs proxied requests with the stored session key (`Bearer`, or OAuth 1.0a's HMAC-SHA256 with the
+   * LST): the core's mechanism, so there is one signing implementation. It sends nothing itself.
+   */
+  signer: IBAuth;
 }
 
 /**
  * The KV names for a configuration. The session key is an HMAC (keyed by IBAUTH_SESSION_KEY) of client
- * id, credential and origin: distinct per configuration, and it reveals nothing, not even the username.
+ * id, credential and origin (OAuth 1.0a: consumer key, access token and origin): distinct per
+ * configuration, and it reveals nothing, not even the username.
  */
 async function kvNames(config: WorkerConfig, fixed: string | undefined): Promise<KvNames> {
+  const who =
+    "oauth1" in config.auth
+      ? `oauth1|${config.auth.oauth1.consumerKey}|${config.auth.oauth1.accessToken}`
+      : `${config.auth.clientId}|${config.auth.credential}`;
   const base =
     fixed ??
-    `ibauth:session:v1:${(await hmacHex(config.keys.naming, `${config.auth.clientId}|${config.auth.credential}|${config.origin}`)).slice(0, 32)}`;
+    `ibauth:session:v1:${(await hmacHex(config.keys.naming, `${who}|${config.origin}`)).slice(0, 32)}`;
   return { session: base, lease: `${base}:lease`, status: `${base}:status`, brake: `${base}:brake` };
 }
 
@@ -74,6 +90,12 @@ export function createRuntime(settings: WorkerSettings): (env: IbauthWorkerEnv) 
       heal: {},
       ipMismatchFlagged: false,
       pacing: proxyPacing(store, settings, logger),
+      signer: new IBAuth({
+        ...coreOptions(settings.auth, config.auth),
+        fetch: settings.fetch,
+        logger,
+        now: settings.now,
+      }),
     };
     return { loaded, logger, ready };
   }

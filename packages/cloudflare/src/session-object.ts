@@ -6,7 +6,7 @@ import {
   type SessionRecord,
   type SessionStore,
 } from "@ibauth/core";
-import { type Loaded, loadSessionConfig, type SessionConfig } from "./config";
+import { coreOptions, type Loaded, loadSessionConfig, type SessionConfig } from "./config";
 import {
   type DurableSettings,
   type DurableWorkerOptions,
@@ -181,8 +181,7 @@ export class SessionObject {
             new Error("not sent: the session was logged out meanwhile"),
           )) as typeof globalThis.fetch;
     this.#auth = new IBAuth({
-      ...this.#settings.auth,
-      ...config.auth,
+      ...coreOptions(this.#settings.auth, config.auth),
       fetch,
       store,
       logger: this.#logger,

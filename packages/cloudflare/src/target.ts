@@ -13,7 +13,11 @@ export const PROXY_METHODS: ReadonlySet<string> = new Set([
   "OPTIONS",
 ]);
 
-export type TargetResult = { ok: true; url: string } | { ok: false; reason: string };
+/**
+ * `url` is what is sent; `path` is the caller's path under the origin (`/v1/api/…`, without a relay's
+ * prefix or the query): what IBKR's rules (pacing table, /tickle, /iserver) are keyed by.
+ */
+export type TargetResult = { ok: true; url: string; path: string } | { ok: false; reason: string };
 
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 /** Encodings of ".", "/", "\", "%" and control bytes: a server that decodes them could leave /v1/api/. */
@@ -70,7 +74,7 @@ export function proxyTarget(origin: string, pathAndQuery: string): TargetResult 
   if (parsed.origin !== base.origin || parsed.pathname !== base.pathname.replace(/\/$/, "") + path) {
     return { ok: false, reason: "target left the configured origin" };
   }
-  return { ok: true, url };
+  return { ok: true, url, path };
 }
 
 /** 405 for a method the proxy never forwards with the held session (TRACE, PROPFIND…); both proxy modes. */

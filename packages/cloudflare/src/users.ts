@@ -1,3 +1,4 @@
+import { ENV_NAMES, OAUTH1_ENV_NAMES } from "@ibauth/core";
 import { presentedKey } from "./api-key";
 import type { ConfigProblem, IbauthWorkerEnv } from "./config";
 import { timingSafeEqualText } from "./crypto";
@@ -11,7 +12,7 @@ export interface IbauthDurableEnv extends Omit<IbauthWorkerEnv, "IBAUTH_SESSIONS
   IBAUTH_USERS?: string;
   /** Opens GET /health's index of every user and /users/<label>/… to the operator. */
   IBAUTH_OPERATOR_KEY?: string;
-  /** Per-user settings: `IBKR_CREDENTIAL_ALICE`, `IBAUTH_API_KEY_ALICE`, `IBKR_CLIENT_ID_ALICE`, … */
+  /** Per-user settings: `IBKR_CREDENTIAL_ALICE`, `IBAUTH_API_KEY_ALICE`, `IBKR_OAUTH1_ACCESS_TOKEN_BOB`, … */
   [setting: string]: unknown;
 }
 
@@ -19,20 +20,49 @@ export interface IbauthDurableEnv extends Omit<IbauthWorkerEnv, "IBAUTH_SESSIONS
 export const SINGLE_USER = "default";
 /** Labels name objects and env suffixes; they are not secret and never the IBKR username itself. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-/** Settings a user may set for itself with a `_<LABEL>` suffix; unsuffixed, they are shared by every user. */
-const PER_USER = [
+/** OAuth 2.0's per-user settings; a user with its own IBKR_OAUTH1_ACCESS_TOKEN_<LABEL> inherits none of them. */
+const OAUTH2_SETTINGS = [
   "IBKR_CLIENT_ID",
   "IBKR_CLIENT_KEY_ID",
   "IBKR_CREDENTIAL",
   "IBKR_PRIVATE_KEY",
-  "IBKR_DOMAIN",
-  "IBKR_BASE_URL",
   "IBKR_IP",
   "IBKR_ALTERNATIVE_IPS",
+];
+/** OAuth 1.0a's (our names; a Worker has no files); a user with its own IBKR_CREDENTIAL_<LABEL> inherits none. */
+const OAUTH1_SETTINGS = [
+  "IBKR_OAUTH1_CONSUMER_KEY",
+  "IBKR_OAUTH1_ACCESS_TOKEN",
+  "IBKR_OAUTH1_ACCESS_TOKEN_SECRET",
+  "IBKR_OAUTH1_SIGNATURE_KEY",
+  "IBKR_OAUTH1_ENCRYPTION_KEY",
+  "IBKR_OAUTH1_DH_PRIME",
+  "IBKR_OAUTH1_DH_GENERATOR",
+  "IBKR_OAUTH1_REALM",
+];
+/** Settings a user may set for itself with a `_<LABEL>` suffix; unsuffixed, they are shared by every user. */
+const PER_USER = [
+  ...OAUTH2_SETTINGS,
+  ...OAUTH1_SETTINGS,
+  "IBKR_DOMAIN",
+  "IBKR_BASE_URL",
   "IBAUTH_API_KEY",
 ] as const;
-/** Never shared: two users with one username would be two objects fighting over one IBKR session. */
-const OWN_ONLY = new Set<string>(["IBKR_CREDENTIAL", "IBAUTH_API_KEY"]);
+/**
+ * Never shared: two users with one username (OAuth 1.0a: one access token) would be two objects
+ * fighting over one IBKR session.
+ */
+const OWN_ONLY = new Set<string>([
+  "IBKR_CREDENTIAL",
+  "IBKR_OAUTH1_ACCESS_TOKEN",
+  "IBKR_OAUTH1_ACCESS_TOKEN_SECRET",
+  "IBAUTH_API_KEY",
+]);
+/** Every setting of each mode, also the unsuffixed-only ones (ibind's names, the IP lookup). */
+const MODE_SETTINGS = {
+  oauth2: new Set([...OAUTH2_SETTINGS, ENV_NAMES.ipLookupUrl, ENV_NAMES.privateKeyFile]),
+  oauth1: new Set(Object.values(OAUTH1_ENV_NAMES).flat()),
+};
 const MIN_KEY_LENGTH = 24;
 
 export const suffixOf = (label: string) => label.toUpperCase().replaceAll("-", "_");
@@ -63,7 +93,9 @@ const text = (value: unknown) => (typeof value === "string" && value.trim() !== 
 
 /**
  * One user's settings as the KV mode names them, so the same checks serve both modes; `rename` turns a
- * problem's setting back into what the operator sets (`IBKR_CREDENTIAL_ALICE`).
+ * problem's setting back into what the operator sets (`IBKR_CREDENTIAL_ALICE`). A user's own
+ * IBKR_CREDENTIAL_<LABEL> (OAuth 2.0) or IBKR_OAUTH1_ACCESS_TOKEN_<LABEL> (OAuth 1.0a) picks its mode, and
+ * the other mode's shared settings are not passed on to it, so both modes can serve users side by side.
  */
 export function userEnv(
   env: IbauthDurableEnv,
@@ -72,11 +104,16 @@ export function userEnv(
   if (label === SINGLE_USER) return { env: env as IbauthWorkerEnv, rename: (problem) => problem };
   const suffix = suffixOf(label);
   const view: Record<string, unknown> = { ...env };
+  const ownOAuth2 = text(env[`IBKR_CREDENTIAL_${suffix}`]) !== undefined;
+  const ownOAuth1 = text(env[`IBKR_OAUTH1_ACCESS_TOKEN_${suffix}`]) !== undefined;
+  const other = ownOAuth1 === ownOAuth2 ? undefined : ownOAuth1 ? MODE_SETTINGS.oauth2 : MODE_SETTINGS.oauth1;
+  for (const name of other ?? []) view[name] = undefined;
   const names = new Map<string, string>();
   for (const name of PER_USER) {
     const own = text(env[`${name}_${suffix}`]);
-    view[name] = own ?? (OWN_ONLY.has(name) ? undefined : env[name]);
-    const shared = !OWN_ONLY.has(name) && own === undefined;
+    const inherits = !OWN_ONLY.has(name) && !other?.has(name);
+    view[name] = own ?? (inherits ? env[name] : undefined);
+    const shared = inherits && own === undefined;
     names.set(name, shared ? `${name}_${suffix} or ${name}` : `${name}_${suffix}`);
   }
   return {
@@ -135,11 +172,14 @@ export function userDirectory(env: IbauthDurableEnv): UserDirectory {
   if (isMultiUser(env)) {
     const usernames = labels.map((label) => {
       const view = userEnv(env, label).env;
+      const token = text(view.IBKR_OAUTH1_ACCESS_TOKEN);
+      if (token !== undefined) return `oauth1|${text(view.IBKR_OAUTH1_CONSUMER_KEY) ?? ""}|${token}`;
       return `${text(view.IBKR_CLIENT_ID) ?? ""}|${text(view.IBKR_CREDENTIAL)?.toLowerCase() ?? label}`;
     });
-    if (new Set(usernames).size !== usernames.length)
+    const repeated = usernames.filter((name, i) => usernames.indexOf(name) !== i);
+    for (const mode of new Set(repeated.map((name) => name.startsWith("oauth1|"))))
       problems.push({
-        setting: "IBKR_CREDENTIAL_*",
+        setting: mode ? "IBKR_OAUTH1_ACCESS_TOKEN_*" : "IBKR_CREDENTIAL_*",
         problem: "two labels name the same IBKR username: one object per username, or they compete",
       });
   }

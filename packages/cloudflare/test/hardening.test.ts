@@ -150,6 +150,33 @@ describe("IBKR's response headers", () => {
     expect(body.session).toBeUndefined();
     expect(body.iserver).toBeDefined();
   });
+
+  it("… also behind a relay whose IBKR_BASE_URL has a path prefix; 'no bridge' there still heals", async () => {
+    // The relay strips its prefix and forwards to IBKR (here: the emulator), as a real one does.
+    const relay: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      if (url.pathname.startsWith("/ibkr/")) url.pathname = url.pathname.slice("/ibkr".length);
+      const headers = new Headers(request.headers);
+      let body: ArrayBuffer | undefined;
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        body = await request.arrayBuffer();
+        headers.set("content-length", String(body.byteLength));
+      }
+      return h.emu.fetch(url.toString(), { method: request.method, headers, body });
+    };
+    const h = await harness({ env: { IBKR_BASE_URL: "http://127.0.0.1:1/ibkr" }, worker: { fetch: relay } });
+    await h.tick();
+    const res = await h.api("/v1/api/tickle", { method: "POST" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.session).toBeUndefined();
+    expect(body.iserver).toBeDefined();
+    h.emu.dropBrokerageSession();
+    h.emu.advance(60_000); // IBKR allows one /tickle a second; the heal's tick tickles
+    expect((await h.api("/v1/api/iserver/accounts")).status).toBe(200);
+    expect(h.emu.counts()[INIT]).toBe(2);
+  });
 });
 
 describe("CORS", () => {

@@ -11,6 +11,8 @@ import {
   createEmulator,
   type EmulatorOptions,
   generateClientKeys,
+  generateOauth1Credentials,
+  type Oauth1Credentials,
 } from "@ibauth/emulator";
 
 /** Canary secrets: none of these may ever show up in a log line, /health, an error or a KV key/value. */
@@ -26,6 +28,30 @@ export const clientKeys = () => {
   keys ??= generateClientKeys({ bits: 2048 });
   return keys;
 };
+
+let oauth1Once: Promise<Oauth1Credentials> | undefined;
+/** One set of OAuth 1.0a credentials per test file (two RSA pairs); the access token is random, a canary. */
+export const oauth1Credentials = () => {
+  oauth1Once ??= generateOauth1Credentials({ consumerKey: "CANARYC1A", credential: "canaryssp1a" });
+  return oauth1Once;
+};
+
+/** The Worker's settings for OAuth 1.0a: IBKR_OAUTH1_* (keys and prime as text), no OAuth 2.0 setting. */
+export function oauth1Env(client: Oauth1Credentials["client"]): Partial<IbauthWorkerEnv> {
+  return {
+    IBKR_CLIENT_ID: undefined,
+    IBKR_CLIENT_KEY_ID: undefined,
+    IBKR_CREDENTIAL: undefined,
+    IBKR_PRIVATE_KEY: undefined,
+    IBKR_IP_LOOKUP_URL: undefined,
+    IBKR_OAUTH1_CONSUMER_KEY: client.consumerKey,
+    IBKR_OAUTH1_ACCESS_TOKEN: client.accessToken,
+    IBKR_OAUTH1_ACCESS_TOKEN_SECRET: client.accessTokenSecret,
+    IBKR_OAUTH1_SIGNATURE_KEY: client.signatureKey,
+    IBKR_OAUTH1_ENCRYPTION_KEY: client.encryptionKey,
+    IBKR_OAUTH1_DH_PRIME: client.dhPrime,
+  };
+}
 
 export function randomSessionKey(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));

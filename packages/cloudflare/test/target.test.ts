@@ -9,6 +9,7 @@ describe("proxyTarget", () => {
     expect(proxyTarget(origin, "/v1/api/iserver/marketdata/snapshot?conids=265598,8314&fields=31")).toEqual({
       ok: true,
       url: "https://api.ibkr.com/v1/api/iserver/marketdata/snapshot?conids=265598,8314&fields=31",
+      path: "/v1/api/iserver/marketdata/snapshot",
     });
     expect(proxyTarget(origin, "/v1/api/portfolio/accounts/").ok).toBe(true);
   });
@@ -41,10 +42,11 @@ describe("proxyTarget", () => {
     });
   }
 
-  it("keeps a relay's path prefix", () => {
-    expect(proxyTarget("https://relay.example/ibkr", "/v1/api/tickle")).toEqual({
+  it("keeps a relay's path prefix in the URL, not in the caller's path", () => {
+    expect(proxyTarget("https://relay.example/ibkr", "/v1/api/tickle?x=1")).toEqual({
       ok: true,
-      url: "https://relay.example/ibkr/v1/api/tickle",
+      url: "https://relay.example/ibkr/v1/api/tickle?x=1",
+      path: "/v1/api/tickle",
     });
     expect(proxyTarget("https://relay.example/ibkr", "/v1/api/../../x").ok).toBe(false);
   });

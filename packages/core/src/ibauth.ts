@@ -117,6 +117,17 @@ export class IBAuth {
     this.#s.cfg.logger.info({ step: "logout" }, "logged out");
   }
 
+  /**
+   * The Authorization header value for one request signed with a session key this instance did not
+   * obtain itself, e.g. a stored record's `bearer` (OAuth 2.0: `Bearer …`; OAuth 1.0a: an HMAC-SHA256
+   * signature with the live session token over `method` and `url`, query included). For a proxy that
+   * sends requests itself and heals through `tick()`: it sends, loads, heals and counts nothing. Sign
+   * each attempt anew: OAuth 1.0a nonces are single-use.
+   */
+  authorization(key: SessionKey, method: string, url: string): Promise<string> {
+    return this.#mech.authorize(key, method, url);
+  }
+
   // ---- the high level ----
 
   /** Everything needed for /iserver calls, once: resumes a stored session with zero requests, else logs in (3 round trips). */

@@ -6,6 +6,7 @@ export { IBAuth } from "./ibauth";
 export { importPrivateKey } from "./keys";
 export type { ConsoleLoggerOptions, Logger, LogLevel } from "./log";
 export { consoleLogger, silentLogger } from "./log";
+export type { SessionKey } from "./mechanism";
 export { isNoBridgeAnswer } from "./no-bridge";
 export { checkOAuth1, type OAuth1Finding } from "./oauth1/check";
 export {

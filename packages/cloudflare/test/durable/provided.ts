@@ -8,6 +8,17 @@ export interface DurableRun {
   privateKeyPem: string;
   sessionKey: string;
   example: { wranglerExit: number | null; wranglerOutput: string; bytes: number; gzipBytes: number };
+  /** OAuth 1.0a credentials of user `ssp` (Self-Service Portal), registered with the emulator. */
+  oauth1: {
+    consumerKey: string;
+    accessToken: string;
+    accessTokenSecret: string;
+    signatureKey: string;
+    encryptionKey: string;
+    dhPrime: string;
+    /** The plaintext secret as IBKR holds it (base64): a canary. */
+    plainSecret: string;
+  };
   /** That bundle in a bare Miniflare (no nodejs_compat), user `solo`, against the emulator over HTTP. */
   bare: { url: string; error: string; apiKey: string };
 }

@@ -190,7 +190,7 @@ describe("one object per user", () => {
   });
 
   it("a user taken out of IBAUTH_USERS is logged out at its next alarm and not ticked again", async () => {
-    // The objects' env lists u1 … u40; `gone` is configured but not listed, as after an edit of IBAUTH_USERS.
+    // The objects' env lists u1 … u40 and ssp; `gone` is configured but not listed, as after an edit of IBAUTH_USERS.
     const h = await durableHarness([GONE.label]);
     const login = await h.call(GONE.label, "/session/login", post);
     expect(login.status).toBe(200);

@@ -19,6 +19,42 @@ export const GONE = {
   apiKey: "canary-api-key-gone-5b8c0e1d2f3a",
   ip: "198.51.100.41",
 };
+/**
+ * The OAuth 1.0a user (IBKR_OAUTH1_*_SSP) beside the OAuth 2.0 ones: IBKR reached at the emulator's root
+ * (a relay's path prefix would change the URL the signature covers), so the emulator sees it from its
+ * default caller IP.
+ */
+export const SSP = {
+  label: "ssp",
+  consumerKey: "CANARYSSP",
+  credential: "canarysspuserq",
+  apiKey: "canary-api-key-ssp-5b8c0e1d2f3a",
+  ip: "203.0.113.10",
+};
+
+/** The SSP user's bindings, keys and prime as text as a Worker gets them. */
+export function oauth1Bindings(
+  client: {
+    accessToken: string;
+    accessTokenSecret: string;
+    signatureKey: string;
+    encryptionKey: string;
+    dhPrime: string;
+  },
+  emulatorUrl: string,
+): Record<string, string> {
+  return {
+    IBKR_OAUTH1_CONSUMER_KEY_SSP: SSP.consumerKey,
+    IBKR_OAUTH1_ACCESS_TOKEN_SSP: client.accessToken,
+    IBKR_OAUTH1_ACCESS_TOKEN_SECRET_SSP: client.accessTokenSecret,
+    IBKR_OAUTH1_SIGNATURE_KEY_SSP: client.signatureKey,
+    IBKR_OAUTH1_ENCRYPTION_KEY_SSP: client.encryptionKey,
+    IBKR_OAUTH1_DH_PRIME_SSP: client.dhPrime,
+    IBKR_BASE_URL_SSP: emulatorUrl,
+    IBAUTH_API_KEY_SSP: SSP.apiKey,
+  };
+}
+
 export const CREDENTIALS = [
   ...Array.from({ length: USERS + 1 }, (_, n) => `canaryuser${n}q`),
   GONE.credential,
@@ -32,7 +68,7 @@ export function userBindings(emulatorUrl: string): Record<string, string> {
     IBKR_BASE_URL: `${emulatorUrl}/u0`,
     IBKR_IP: ipOf("default"),
   };
-  out.IBAUTH_USERS = Array.from({ length: USERS }, (_, i) => `u${i + 1}`).join(",");
+  out.IBAUTH_USERS = [...Array.from({ length: USERS }, (_, i) => `u${i + 1}`), SSP.label].join(",");
   out.IBKR_CREDENTIAL_GONE = GONE.credential;
   out.IBAUTH_API_KEY_GONE = GONE.apiKey;
   out.IBKR_BASE_URL_GONE = `${emulatorUrl}/u41`; // test/durable/world.ts: /u41 is caller IP 198.51.100.41

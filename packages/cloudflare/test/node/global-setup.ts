@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { generateClientKeys, startEmulator } from "@ibauth/emulator";
+import { generateClientKeys, generateOauth1Credentials, startEmulator } from "@ibauth/emulator";
 import { Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
 import "../provided";
@@ -48,18 +48,46 @@ export default async function setup(project: TestProject) {
   );
 
   const keys = await generateClientKeys({ bits: 2048 });
+  const oauth1 = await generateOauth1Credentials({ consumerKey: "BARECONS1" });
   const emulatorOptions = {
     clients: [{ clientId: "bare-client", keys: { main: keys.publicKeyPem }, credentials: ["bareuser"] }],
+    oauth1Consumers: [oauth1.consumer],
     egressIp: "127.0.0.1",
     dailyReset: false as const,
   };
   const emulator = await startEmulator({ port: 0, host: "127.0.0.1", ...emulatorOptions });
   const apiKey = `bare-${crypto.randomUUID()}`;
   let mf: Miniflare | undefined;
+  let mf1: Miniflare | undefined;
   let workerUrl = "";
+  let oauth1WorkerUrl = "";
   let startError = "";
   if (script) {
     try {
+      // The same bundle with OAuth 1.0a settings: the LST's BigInt RSA and DH without nodejs_compat.
+      mf1 = new Miniflare({
+        modules: true,
+        script,
+        compatibilityDate: "2026-04-01",
+        compatibilityFlags: [],
+        kvNamespaces: ["IBAUTH_SESSIONS"],
+        bindings: {
+          IBKR_OAUTH1_CONSUMER_KEY: oauth1.client.consumerKey,
+          IBKR_OAUTH1_ACCESS_TOKEN: oauth1.client.accessToken,
+          IBKR_OAUTH1_ACCESS_TOKEN_SECRET: oauth1.client.accessTokenSecret,
+          IBKR_OAUTH1_SIGNATURE_KEY: oauth1.client.signatureKey,
+          IBKR_OAUTH1_ENCRYPTION_KEY: oauth1.client.encryptionKey,
+          IBKR_OAUTH1_DH_PRIME: oauth1.client.dhPrime,
+          IBKR_BASE_URL: emulator.url,
+          IBAUTH_API_KEY: apiKey,
+          IBAUTH_SESSION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+          IBAUTH_LOG_LEVEL: "warn",
+        },
+        unsafeTriggerHandlers: true,
+        host: "127.0.0.1",
+        port: 0,
+      });
+      oauth1WorkerUrl = (await mf1.ready).origin;
       mf = new Miniflare({
         modules: true,
         script,
@@ -87,10 +115,18 @@ export default async function setup(project: TestProject) {
       startError = error instanceof Error ? error.message : String(error);
     }
   }
-  project.provide("bare", { workerUrl, startError, emulatorUrl: emulator.url, apiKey, bundle });
+  project.provide("bare", {
+    workerUrl,
+    oauth1WorkerUrl,
+    startError,
+    emulatorUrl: emulator.url,
+    apiKey,
+    bundle,
+  });
 
   return async () => {
     await mf?.dispose();
+    await mf1?.dispose();
     await emulator.close();
     rmSync(outdir, { recursive: true, force: true });
   };

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { generateClientKeys, startEmulator } from "@ibauth/emulator/node";
+import { generateClientKeys, generateOauth1Credentials, startEmulator } from "@ibauth/emulator/node";
 import { Miniflare } from "miniflare";
 import type { TestProject } from "vitest/node";
-import { BARE_CREDENTIAL, CLIENT_ID, CREDENTIALS, USERS } from "../users";
+import { BARE_CREDENTIAL, CLIENT_ID, CREDENTIALS, SSP, USERS } from "../users";
 import "../provided";
 
 const BARE_API_KEY = `bare-${crypto.randomUUID()}`;
@@ -75,10 +75,15 @@ function dryRun(example: string, outdir: string) {
 
 export default async function setup(project: TestProject) {
   const keys = await generateClientKeys({ bits: 2048 });
+  const oauth1 = await generateOauth1Credentials({
+    consumerKey: SSP.consumerKey,
+    credential: SSP.credential,
+  });
   const emulator = await startEmulator({
     port: 0,
     host: "127.0.0.1",
     clients: [{ clientId: CLIENT_ID, keys: { main: keys.publicKeyPem }, credentials: CREDENTIALS }],
+    oauth1Consumers: [oauth1.consumer],
     dailyReset: false,
   });
   // GET /requests: the emulator's log; GET /labels?count=N: users no test has used yet (test files have
@@ -116,6 +121,7 @@ export default async function setup(project: TestProject) {
     publicKeyPem: keys.publicKeyPem,
     privateKeyPem: keys.privateKeyPem,
     sessionKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
+    oauth1: { ...oauth1.client, plainSecret: oauth1.consumer.accessTokenSecret },
     example,
     bare: { url: bare.url, error: bare.error, apiKey: BARE_API_KEY },
   });
