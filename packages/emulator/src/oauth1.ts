@@ -209,11 +209,7 @@ export async function liveSessionTokenEndpoint(call: Call, env: Env): Promise<Re
       new Set([call.ip]),
       env.settings.revokeEarlierBearers,
     );
-    registry.add(
-      consumer.options.consumerKey,
-      { lst: dh.lst, bearer: session.bearer, expiresAt },
-      env,
-    );
+    registry.add(consumer.options.consumerKey, { lst: dh.lst, bearer: session.bearer, expiresAt }, env);
     return json({
       diffie_hellman_response: dh.response,
       live_session_token_signature: dh.signature,
