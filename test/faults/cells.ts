@@ -177,7 +177,8 @@ export const OAUTH1_FAULTS: Fault[] = [
     logins: OAUTH1,
     steps: ["lst"],
     modes: ["persistent"],
-    explains: /signature key/,
+    // our hint, not IBKR's message (IBKR's 401 may say nothing)
+    explains: /signatureKey is the private key of the uploaded signature pair/,
   },
 ];
 

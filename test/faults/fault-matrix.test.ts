@@ -5,18 +5,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateClientKeys, generateOauth1Credentials, type Oauth1Credentials } from "@ibauth/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cellsFor, RETRY_AFTER_S } from "./cells";
+import { cellsFor, type Mode, RETRY_AFTER_S } from "./cells";
 import { type ClientKeys, type Login, makeAuth, recordingFetch, startRig, virtualClock } from "./harness";
 import { renderMatrix, renderProblems } from "./render-matrix.mjs";
-import {
-  type CellResult,
-  CREDENTIAL,
-  HANG_TIMEOUT_MS,
-  type Mode,
-  RETRY,
-  runCell,
-  TIMEOUT_MS,
-} from "./run-cell";
+import { type CellResult, CREDENTIAL, HANG_TIMEOUT_MS, RETRY, runCell, TIMEOUT_MS } from "./run-cell";
 import { root } from "./workspace-packages.mjs";
 
 const clock = virtualClock();

@@ -62,7 +62,7 @@ export function renderReport(results, meta) {
     "seen before, and the error or answer must say so (at `request` the SDK hands that 401 back instead of",
     "replaying: IBKR did serve the copy, and replaying a POST such as an order would send it twice);",
     "`wrong signature key` = the SDK signs the LST request with a key IBKR does not have: ERR_AUTH at lst,",
-    "one request, with a hint naming the signature key. Every OAuth 1.0a cell also checks that the SDK never",
+    "one request, with a hint naming signatureKey. Every OAuth 1.0a cell also checks that the SDK never",
     "sent an `oauth_nonce` twice (retries included). Under OAuth 1.0a the timeout column runs at lst only: a hung",
     "request costs real seconds, and after the login a timeout takes the same code path under both logins.",
     "",

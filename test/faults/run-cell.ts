@@ -30,8 +30,6 @@ const AFTER_FAULT_MS = 61_000;
 /** Requests to the refusing endpoint the SDK may send: its retries plus one replay after a heal. */
 export const MAX_HITS = RETRY.attempts + 1;
 
-export type { Mode };
-
 export interface CellResult {
   login: Login;
   step: string;

@@ -127,7 +127,7 @@ it.each([
       lstDue.push(next);
     }
     const expectedKeys = login === "oauth2" ? 1 + ipChanges + resets + idleOuts : lstDue.length;
-    const keys_ = login === "oauth2" ? n(BEARER) : n(LST);
+    const sessionKeys = login === "oauth2" ? n(BEARER) : n(LST);
     const expectedInits = expectedKeys + competing;
     // A burst that meets a dead key replays each call once: at most one burst per key change.
     const maxReplays = BURST_SIZE * (expectedKeys - 1);
@@ -170,7 +170,7 @@ it.each([
         `| ssodh/init | ${inits} | ${expectedInits} = ${expectedKeys} session keys + ${competing} competing session |`,
         `| tickles | ${tickles} | ${minTickles}..${maxTickles} (one per tick but those that replace an expiring LST, plus heal probes) |`,
         `| ${DATA} | ${n(`GET ${DATA}`)} | ${day.userCalls}..${day.userCalls + maxReplays} (each call, plus a replay when a burst met a dead key) |`,
-        `| session store writes | ${storeWrites} | 1..${n(TOKEN) + keys_ + inits} (only when the record changes: never on a plain tickle) |`,
+        `| session store writes | ${storeWrites} | 1..${n(TOKEN) + sessionKeys + inits} (only when the record changes: never on a plain tickle) |`,
         `| answers 401 / 429 | ${statusCount(401)} / ${statusCount(429)} | 429: 0 |`,
         "",
         "requests per endpoint:",
@@ -184,7 +184,7 @@ it.each([
     expect(day.userFailures).toEqual([]);
     expect(day.tickFailures).toEqual([]);
     expect(statusCount(429)).toBe(0);
-    expect(keys_).toBe(expectedKeys);
+    expect(sessionKeys).toBe(expectedKeys);
     expect(inits).toBe(expectedInits);
     if (login === "oauth2") {
       // One login; a second access token is only allowed as a refresh inside the first one's margin.
@@ -213,6 +213,6 @@ it.each([
     expect(n(`GET ${DATA}`)).toBeGreaterThanOrEqual(day.userCalls);
     expect(n(`GET ${DATA}`)).toBeLessThanOrEqual(day.userCalls + maxReplays);
     expect(storeWrites).toBeGreaterThanOrEqual(1);
-    expect(storeWrites).toBeLessThanOrEqual(n(TOKEN) + keys_ + inits);
+    expect(storeWrites).toBeLessThanOrEqual(n(TOKEN) + sessionKeys + inits);
   },
 );
