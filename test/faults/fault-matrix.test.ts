@@ -1,43 +1,55 @@
-// The fault matrix: every step x every fault, injected once and persistently. Each cell must recover
-// or fail with a fitting IbauthError naming the step, never hang, and stay within IBKR's pacing.
+// The fault matrix: every step x every fault, injected once and persistently, under both logins (OAuth 2.0
+// and OAuth 1.0a; each login's own steps and faults only under it). Each cell must recover or fail with a
+// fitting IbauthError naming the step, never hang, and stay within IBKR's pacing.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateClientKeys } from "@ibauth/emulator";
+import { generateClientKeys, generateOauth1Credentials, type Oauth1Credentials } from "@ibauth/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAULTS, RETRY_AFTER_S, STEPS } from "./cells";
-import { type ClientKeys, makeAuth, recordingFetch, startRig, virtualClock } from "./harness";
+import { cellsFor, type Mode, RETRY_AFTER_S } from "./cells";
+import { type ClientKeys, type Login, makeAuth, recordingFetch, startRig, virtualClock } from "./harness";
 import { renderMatrix, renderProblems } from "./render-matrix.mjs";
-import {
-  type CellResult,
-  CREDENTIAL,
-  HANG_TIMEOUT_MS,
-  type Mode,
-  RETRY,
-  runCell,
-  TIMEOUT_MS,
-} from "./run-cell";
+import { type CellResult, CREDENTIAL, HANG_TIMEOUT_MS, RETRY, runCell, TIMEOUT_MS } from "./run-cell";
 import { root } from "./workspace-packages.mjs";
 
 const clock = virtualClock();
 let keys: ClientKeys;
+let oauth1: Oauth1Credentials;
+let foreignSignatureKey: string;
 let rig: Awaited<ReturnType<typeof startRig>>;
 const results: CellResult[] = [];
+const LOGINS: Login[] = ["oauth2", "oauth1"];
+const MODES: Mode[] = ["once", "persistent"];
 
 beforeAll(async () => {
-  keys = await generateClientKeys({ bits: 2048 });
-  rig = await startRig({ keys, clock, credentials: [CREDENTIAL] });
+  let foreign: Oauth1Credentials;
+  [keys, oauth1, foreign] = await Promise.all([
+    generateClientKeys({ bits: 2048 }),
+    generateOauth1Credentials({ consumerKey: "FAULTCONS", credential: "faultoauth1" }),
+    generateOauth1Credentials({ consumerKey: "FAULTCONS" }),
+  ]);
+  foreignSignatureKey = foreign.client.signatureKey;
+  rig = await startRig({ keys, clock, credentials: [CREDENTIAL], oauth1 });
   // First use compiles the SDK's code paths; that must not count against the cells' short timeout.
-  const warm = recordingFetch(clock);
-  await makeAuth({ url: rig.url, keys, clock, credential: CREDENTIAL, fetch: warm.fetch }).connect();
-  await warm.settled();
+  for (const login of LOGINS) {
+    const warm = recordingFetch(clock);
+    await makeAuth({
+      url: rig.url,
+      keys,
+      clock,
+      credential: CREDENTIAL,
+      fetch: warm.fetch,
+      ...(login === "oauth1" ? { oauth1: oauth1.client } : {}),
+    }).connect();
+    await warm.settled();
+  }
 });
 
 afterAll(async () => {
   await rig?.close();
   if (!results.length) return;
-  for (const mode of ["once", "persistent"] as const) {
-    console.log(`\nFault matrix, fault ${mode}:\n\n${renderMatrix(results, mode)}\n`);
-  }
+  for (const login of LOGINS)
+    for (const mode of MODES)
+      console.log(`\nFault matrix, ${login}, fault ${mode}:\n\n${renderMatrix(results, mode, login)}\n`);
   console.log(renderProblems(results));
   mkdirSync(join(root, ".tmp"), { recursive: true });
   const settings = {
@@ -49,12 +61,16 @@ afterAll(async () => {
   writeFileSync(join(root, ".tmp/fault-matrix.json"), JSON.stringify({ settings, results }, null, 1));
 });
 
-describe.each(["once", "persistent"] as Mode[])("fault %s", (mode) => {
-  describe.each(STEPS.map((s) => [s.name, s] as const))("%s", (_name, step) => {
-    it.each(FAULTS.map((f) => [f.name, f] as const))("%s", async (_fault, fault) => {
-      const result = await runCell({ url: rig.url, emulator: rig.emulator, keys, clock }, step, fault, mode);
-      results.push(result);
-      expect(result.problems).toEqual([]);
-    });
+describe.each(LOGINS)("%s", (login) => {
+  describe.each(MODES)("fault %s", (mode) => {
+    it.each(cellsFor(login, mode).map((c) => [c.step.name, c.fault.name, c] as const))(
+      "%s × %s",
+      async (_step, _fault, { step, fault }) => {
+        const ctx = { url: rig.url, emulator: rig.emulator, keys, clock, oauth1, foreignSignatureKey };
+        const result = await runCell(ctx, login, step, fault, mode);
+        results.push(result);
+        expect(result.problems).toEqual([]);
+      },
+    );
   });
 });

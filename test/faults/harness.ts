@@ -1,9 +1,15 @@
 // Shared by the fault matrix and the soak: a virtual clock shared by the emulator and the SDK, a fetch
-// that records every request the SDK sends (time, endpoint, status), and the emulator + SDK wiring.
+// that records every request the SDK sends (time, endpoint, status, OAuth 1.0a nonce), and the emulator +
+// SDK wiring for both logins: OAuth 2.0 (private_key_jwt) and OAuth 1.0a (live session token).
 
-import type { IBAuthOptions } from "@ibauth/core";
+import type { IBAuthOAuth1Options } from "@ibauth/core";
 import { IBAuth } from "@ibauth/core";
-import { type EmulatorOptions, type generateClientKeys, startEmulator } from "@ibauth/emulator";
+import {
+  type EmulatorOptions,
+  type generateClientKeys,
+  type Oauth1Credentials,
+  startEmulator,
+} from "@ibauth/emulator";
 
 const CLIENT_ID = "proof-client";
 const KEY_ID = "main";
@@ -44,7 +50,17 @@ export interface Hit {
   /** Unset when no HTTP answer came back (timeout, reset). */
   status?: number;
   retryAfter?: string | null;
+  /** OAuth 1.0a: the request's oauth_nonce (the emulator refuses one seen before). */
+  nonce?: string;
+  /** Sent by the test itself (a duplicate delivery), not by the SDK. */
+  duplicate?: true;
 }
+
+/** The two ways to log in: every cell and the soak run in both where the fault applies. */
+export type Login = "oauth2" | "oauth1";
+
+const nonceOf = (authorization: string | null | undefined) =>
+  /oauth_nonce="([^"]*)"/.exec(authorization ?? "")?.[1];
 
 /**
  * Wraps the real fetch to the emulator: it only observes, the SDK still talks to the emulator over HTTP.
@@ -54,6 +70,8 @@ export interface Hit {
  */
 export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalThis.fetch) {
   const hits: Hit[] = [];
+  /** Paths whose next request is delivered twice (as a retrying proxy would): a copy first, then the SDK's. */
+  const duplicates: string[] = [];
   const inFlight = new Set<Promise<unknown>>();
   const settled = async () => {
     for (;;) {
@@ -73,14 +91,27 @@ export function recordingFetch(clock: VirtualClock, base: typeof fetch = globalT
   const send: typeof fetch = async (input, init) => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
-    const hit: Hit = { at: clock.now(), method, path: url.pathname };
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    const nonce = nonceOf(headers.get("authorization"));
+    const copy = duplicates.indexOf(url.pathname);
+    if (copy !== -1) {
+      duplicates.splice(copy, 1);
+      const dup: Hit = { at: clock.now(), method, path: url.pathname, duplicate: true };
+      hits.push(dup);
+      // the copy's answer never reaches the SDK, as with a proxy that retried a request it thought lost
+      const first = await base(input instanceof Request ? input.clone() : input, init);
+      dup.status = first.status;
+      await first.arrayBuffer();
+    }
+    const hit: Hit = { at: clock.now(), method, path: url.pathname, ...(nonce ? { nonce } : {}) };
     hits.push(hit);
     const res = await base(input, init);
     hit.status = res.status;
     hit.retryAfter = res.headers.get("retry-after");
     return res;
   };
-  return { fetch: record, hits, settled };
+  const duplicateNext = (path: string) => duplicates.push(path);
+  return { fetch: record, hits, settled, duplicateNext };
 }
 
 /** Requests per endpoint, as `METHOD /path` (same keys as `emu.counts()`). */
@@ -99,15 +130,18 @@ export interface RigOptions {
   keys: ClientKeys;
   clock: VirtualClock;
   credentials: string[];
+  /** An OAuth 1.0a consumer registered beside the OAuth 2.0 client (its own username). */
+  oauth1?: Oauth1Credentials;
   emulator?: Partial<EmulatorOptions>;
 }
 
 /** One emulator on 127.0.0.1 whose clock is the virtual clock. */
-export async function startRig({ keys, clock, credentials, emulator }: RigOptions) {
+export async function startRig({ keys, clock, credentials, oauth1, emulator }: RigOptions) {
   const srv = await startEmulator({
     port: 0,
     host: "127.0.0.1",
     clients: [{ clientId: CLIENT_ID, keys: { [KEY_ID]: keys.publicKeyPem }, credentials }],
+    ...(oauth1 ? { oauth1Consumers: [oauth1.consumer] } : {}),
     egressIp: EGRESS_IP,
     now: clock.now,
     ...emulator,
@@ -121,10 +155,15 @@ export interface SdkOptions {
   clock: VirtualClock;
   credential: string;
   fetch: typeof fetch;
-  overrides?: Partial<IBAuthOptions>;
+  /** Options both logins take (timeouts, retry, store, logger…). */
+  overrides?: Partial<Omit<IBAuthOAuth1Options, "oauth1">>;
+  /** Log in with OAuth 1.0a with these credentials instead of OAuth 2.0. */
+  oauth1?: Oauth1Credentials["client"];
 }
 
-export function makeAuth({ url, keys, clock, credential, fetch, overrides }: SdkOptions): IBAuth {
+export function makeAuth({ url, keys, clock, credential, fetch, overrides, oauth1 }: SdkOptions): IBAuth {
+  if (oauth1)
+    return new IBAuth({ oauth1, baseUrl: url, fetch, now: clock.now, sleep: clock.sleep, ...overrides });
   return new IBAuth({
     clientId: CLIENT_ID,
     clientKeyId: KEY_ID,

@@ -2,10 +2,18 @@
 // endpoint, the public call raced against a real-time watchdog, then the outcome and the pacing checked
 // from the requests the SDK actually sent.
 import { isIbauthError } from "@ibauth/core";
-import type { Emulator } from "@ibauth/emulator";
-import type { Fault, Step } from "./cells";
+import type { Emulator, Oauth1Credentials } from "@ibauth/emulator";
+import type { Fault, Mode, Step } from "./cells";
 import { codesFor, DATA_PATH, NO_BRIDGE } from "./cells";
-import { type ClientKeys, type Hit, makeAuth, recordingFetch, START, type VirtualClock } from "./harness";
+import {
+  type ClientKeys,
+  type Hit,
+  type Login,
+  makeAuth,
+  recordingFetch,
+  START,
+  type VirtualClock,
+} from "./harness";
 
 export const CREDENTIAL = "faultuser";
 /** Generous: the suite shares 2 cores with other runtimes' tests, and a slow answer is not the fault under test. */
@@ -22,9 +30,8 @@ const AFTER_FAULT_MS = 61_000;
 /** Requests to the refusing endpoint the SDK may send: its retries plus one replay after a heal. */
 export const MAX_HITS = RETRY.attempts + 1;
 
-export type Mode = "once" | "persistent";
-
 export interface CellResult {
+  login: Login;
   step: string;
   fault: string;
   mode: Mode;
@@ -40,9 +47,14 @@ export interface CellContext {
   emulator: Emulator;
   keys: ClientKeys;
   clock: VirtualClock;
+  /** The OAuth 1.0a consumer the emulator knows, and a signature key it does not. */
+  oauth1: Oauth1Credentials;
+  foreignSignatureKey: string;
 }
 
 const isIbkr = (h: Hit) => !h.path.startsWith("/__emulator");
+/** The requests the SDK sent (not the copies a cell delivered on its own). */
+const sent = (hits: Hit[]) => hits.filter((h) => !h.duplicate);
 
 function matches(step: Step, h: Hit): boolean {
   return h.path === step.path && (!step.method || h.method === step.method);
@@ -68,7 +80,7 @@ async function settle(call: Promise<unknown>): Promise<Settled> {
   }
 }
 
-async function describe(step: Step, settled: Settled, problems: string[]): Promise<string> {
+async function describe(step: Step, fault: Fault, settled: Settled, problems: string[]): Promise<string> {
   if (settled.hung) {
     problems.push(`no answer within ${WATCHDOG_MS} ms`);
     return "HANG";
@@ -80,10 +92,14 @@ async function describe(step: Step, settled: Settled, problems: string[]): Promi
       return "untyped error";
     }
     if (e.step !== step.name) problems.push(`error names step "${e.step}", not "${step.name}"`);
+    if (fault.explains && !fault.explains.test(`${e.message} ${e.ibkrMessage ?? ""} ${e.hint ?? ""}`))
+      problems.push(`the error does not say ${fault.explains} (${e.message}; hint: ${e.hint})`);
     return e.code;
   }
   if (settled.value instanceof Response) {
     const text = await settled.value.text();
+    if (fault.explains && !settled.value.ok && !fault.explains.test(text))
+      problems.push(`IBKR's answer handed back does not say ${fault.explains}`);
     let json = true;
     try {
       JSON.parse(text);
@@ -96,7 +112,8 @@ async function describe(step: Step, settled: Settled, problems: string[]): Promi
 }
 
 /** Pacing while IBKR refuses: bounded retries, Retry-After honoured, no 429 the SDK provoked itself. */
-function checkPacing(step: Step, fault: Fault, hits: Hit[], problems: string[]): number {
+function checkPacing(step: Step, fault: Fault, all: Hit[], problems: string[]): number {
+  const hits = sent(all);
   const refused = hits.filter((h) => matches(step, h)).length;
   if (refused > MAX_HITS)
     problems.push(`${refused} requests to ${step.path} while it refused (max ${MAX_HITS})`);
@@ -148,6 +165,16 @@ function checkOutcome(
     problems.push("auth.fetch handed back a 401 without checking the session");
 }
 
+/** OAuth 1.0a: IBKR refuses a nonce it has seen, so no request, retry or replay may carry one twice. */
+function checkNonces(hits: Hit[], problems: string[]) {
+  const seen = new Set<string>();
+  for (const h of sent(hits)) {
+    if (!h.nonce) continue;
+    if (seen.has(h.nonce)) problems.push(`the SDK sent an oauth_nonce twice (${h.method} ${h.path})`);
+    seen.add(h.nonce);
+  }
+}
+
 /** The recorder is the instrument for the pacing checks: it must agree with the emulator's own count. */
 function crossCheck(step: Step, emulator: Emulator, hits: Hit[], problems: string[]) {
   const counted = Object.entries(emulator.counts())
@@ -161,19 +188,34 @@ function crossCheck(step: Step, emulator: Emulator, hits: Hit[], problems: strin
     problems.push(`the emulator counted ${counted} requests to ${step.path}, the recorder ${recorded}`);
 }
 
-export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: Mode): Promise<CellResult> {
+export async function runCell(
+  ctx: CellContext,
+  login: Login,
+  step: Step,
+  fault: Fault,
+  mode: Mode,
+): Promise<CellResult> {
   ctx.emulator.reset();
   ctx.clock.t = START;
   const rec = recordingFetch(ctx.clock);
+  const oauth1 =
+    login === "oauth1"
+      ? {
+          ...ctx.oauth1.client,
+          ...(fault.foreignSignatureKey ? { signatureKey: ctx.foreignSignatureKey } : {}),
+        }
+      : undefined;
   const auth = makeAuth({
     url: ctx.url,
     keys: ctx.keys,
     clock: ctx.clock,
     credential: CREDENTIAL,
     fetch: rec.fetch,
-    overrides: { timeoutMs: fault.inject.kind === "hang" ? HANG_TIMEOUT_MS : TIMEOUT_MS, retry: RETRY },
+    overrides: { timeoutMs: fault.inject?.kind === "hang" ? HANG_TIMEOUT_MS : TIMEOUT_MS, retry: RETRY },
+    ...(oauth1 ? { oauth1 } : {}),
   });
   const result = (outcome: string, hits: number, problems: string[]): CellResult => ({
+    login,
     step: step.name,
     fault: fault.name,
     mode,
@@ -189,13 +231,15 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
 
   const problems: string[] = [];
   const armedAt = rec.hits.length;
-  ctx.emulator.failNext({
-    path: step.path,
-    ...(step.method ? { method: step.method } : {}),
-    count: mode === "once" ? 1 : PERSISTENT,
-    ...fault.inject,
-  });
-  const outcome = await describe(step, await settle(step.run(auth)), problems);
+  if (fault.inject)
+    ctx.emulator.failNext({
+      path: step.path,
+      ...(step.method ? { method: step.method } : {}),
+      count: mode === "once" ? 1 : PERSISTENT,
+      ...fault.inject,
+    });
+  fault.arm?.({ emulator: ctx.emulator, step, duplicateNext: rec.duplicateNext });
+  const outcome = await describe(step, fault, await settle(step.run(auth)), problems);
   // A caller that tries again at once after a 429 must not make the SDK send before Retry-After; and the
   // IP lookup's 429 is another service's: it must not hold back requests to IBKR.
   if (fault.name.startsWith("429")) {
@@ -220,5 +264,6 @@ export async function runCell(ctx: CellContext, step: Step, fault: Fault, mode: 
   // nothing this cell left running may reach the next cell's emulator
   if (outcome !== "recovered" || problems.length) await rec.settled();
   crossCheck(step, ctx.emulator, rec.hits, problems);
+  if (login === "oauth1") checkNonces(rec.hits, problems);
   return result(outcome, hits, problems);
 }

@@ -1,6 +1,7 @@
 // The soak's 24 virtual hours: a keepalive tick every 60 s (as the adapters schedule it), a burst of
 // concurrent user calls every hour, and the injected events. The emulator's own daily reset (05:00 UTC,
-// midnight in New York) falls 15 h after the start; the other events are armed here.
+// midnight in New York) falls 15 h after the start; the other events are armed here, and one pause of the
+// keepalive (the host slept) lets the session idle out.
 import type { Emulator } from "@ibauth/emulator";
 import { START } from "../faults/harness";
 
@@ -45,9 +46,48 @@ export const EVENTS: Extract<Moment, { kind: "event" }>[] = [
   },
 ];
 
+/** The emulator's idle timeout (its default, IBKR's ~6 min). */
+export const IDLE_TIMEOUT_MS = 6 * MINUTE;
+
+/** No tick in (from, to): the keepalive's host slept, longer than the idle timeout, between two bursts. */
+export const KEEPALIVE_PAUSES = [
+  {
+    from: START + 11 * HOUR,
+    to: START + 11 * HOUR + 10 * MINUTE,
+    name: "keepalive paused 10 min (idle timeout)",
+  },
+];
+
 export function timeline(): Moment[] {
   const moments: Moment[] = [...EVENTS];
-  for (let t = START + MINUTE; t <= START + DURATION; t += MINUTE) moments.push({ at: t, kind: "tick" });
+  const paused = (t: number) => KEEPALIVE_PAUSES.some((p) => p.from < t && t < p.to);
+  for (let t = START + MINUTE; t <= START + DURATION; t += MINUTE)
+    if (!paused(t)) moments.push({ at: t, kind: "tick" });
   for (let t = START + 30.5 * MINUTE; t < START + DURATION; t += HOUR) moments.push({ at: t, kind: "burst" });
   return moments.sort((a, b) => a.at - b.at);
+}
+
+export interface LstDue {
+  /** The request moment after a reset or idle timeout; for "expiry", the LST's expiry less the margin. */
+  at: number;
+  why: "first login" | "daily reset" | "idle timeout" | "expiry";
+}
+
+/**
+ * When an OAuth 1.0a client (its session is not bound to the IP) must compute its next live session token,
+ * given the moment it sent the request for the last one (IBKR states its expiry as about that +
+ * `lifetimeMs`): at the first request after the daily reset or an idle timeout (the session is gone),
+ * otherwise in the LST's last `marginMs`: before IBKR would refuse it. Undefined when the day ends first.
+ */
+export function nextLst(previous: number, lifetimeMs: number, marginMs: number): LstDue | undefined {
+  const due = previous + lifetimeMs - marginMs;
+  let last = previous;
+  for (const m of timeline()) {
+    if (m.kind === "event" || m.at <= previous) continue;
+    if (previous < DAILY_RESET_AT && m.at >= DAILY_RESET_AT) return { at: m.at, why: "daily reset" };
+    if (m.at - last >= IDLE_TIMEOUT_MS) return { at: m.at, why: "idle timeout" };
+    if (m.at >= due) return { at: due, why: "expiry" };
+    last = m.at;
+  }
+  return undefined;
 }

@@ -80,13 +80,19 @@ export function validateDomain(domain: string): string {
   return d;
 }
 
-/** An http(s) URL; plain http only to loopback, so a bearer never crosses a network unencrypted. */
+/**
+ * An http(s) URL; plain http only to loopback, so a bearer never crosses a network unencrypted. Errors
+ * never quote the value: a mistyped one may be a password or token pasted into the wrong setting.
+ */
 function validateUrl(field: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw configError(field, `${field} "${value}" is not a URL`);
+    throw configError(
+      field,
+      `${field} is not a URL (expected https://host[:port][/path], or http:// to localhost)`,
+    );
   }
   // fetch would drop or refuse them, and they would sit in logs and status next to the origin: refuse them.
   if (url.username || url.password) {

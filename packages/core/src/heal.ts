@@ -9,8 +9,11 @@ import type { BrokerageStatus, TickleResult, ValidateResult } from "./types";
 /** IBKR allows /tickle once a second and /sso/validate once a minute (protocol notes §4). */
 const TICKLE_INTERVAL_MS = 1000;
 const VALIDATE_INTERVAL_MS = 60_000;
-/** A 401 on a request sent this soon after minting the bearer points at the IP claim, not at expiry. */
-const FRESH_BEARER_MS = 30_000;
+/**
+ * A 401 on a request sent this soon after obtaining the session key is not its expiry: the IP claim
+ * (OAuth 2.0) or the credentials (OAuth 1.0a) — the mechanism's refusal() names which.
+ */
+const FRESH_KEY_MS = 30_000;
 
 /** What a request met that a heal may cure: a refused session key, or a brokerage session that is gone. */
 export type SessionProblem = "unauthorized" | "no-bridge";
@@ -29,17 +32,17 @@ export class Healer {
     private readonly store: StoreSync,
   ) {}
 
-  async ensureBearer(): Promise<SessionKey> {
+  async ensureKey(): Promise<SessionKey> {
     await this.store.load();
-    return this.s.bearer ?? this.s.run(() => this.newBearer("login"));
+    return this.s.key ?? this.s.run(() => this.newKey("login"));
   }
 
   /** A new session key from the mechanism; the brokerage session of the old one is forgotten. */
-  newBearer(reason: string): Promise<SessionKey> {
-    return this.s.once("bearer", async () => {
-      const key = await this.mech.obtain(reason, this.s.bearer);
+  newKey(reason: string): Promise<SessionKey> {
+    return this.s.once("key", async () => {
+      const key = await this.mech.obtain(reason, this.s.key);
       this.s.forgetSession();
-      this.s.bearer = key;
+      this.s.key = key;
       this.s.counters.bearers++;
       await this.store.save();
       return key;
@@ -51,15 +54,15 @@ export class Healer {
     return (method, url) => this.mech.authorize(key, method, url);
   }
 
-  bearerIsFresh(bearer: SessionKey | undefined = this.s.bearer): boolean {
-    return bearer !== undefined && this.s.cfg.now() - bearer.createdAt < FRESH_BEARER_MS;
+  keyIsFresh(key: SessionKey | undefined = this.s.key): boolean {
+    return key !== undefined && this.s.cfg.now() - key.createdAt < FRESH_KEY_MS;
   }
 
-  init(bearer: SessionKey): Promise<BrokerageStatus> {
+  init(key: SessionKey): Promise<BrokerageStatus> {
     const s = this.s;
     return s.once("init", async () => {
-      const status = await flow.initBrokerage(s.flow, this.authFor(bearer), s.cfg.compete);
-      if (s.bearer !== bearer) return status; // replaced meanwhile; its own init follows
+      const status = await flow.initBrokerage(s.flow, this.authFor(key), s.cfg.compete);
+      if (s.key !== key) return status; // replaced meanwhile; its own init follows
       // IBKR's own words reach status() and so /health: without the secrets they may echo.
       s.brokerage = status.message ? { ...status, message: s.redact(status.message) } : status;
       s.brokerageInitAt = s.cfg.now();
@@ -75,15 +78,15 @@ export class Healer {
     });
   }
 
-  /** sso/validate at most once a minute per bearer: a second call within the minute gets the same answer. */
-  validate(bearer: SessionKey): Promise<ValidateResult> {
+  /** sso/validate at most once a minute per key: a second call within the minute gets the same answer. */
+  validate(key: SessionKey): Promise<ValidateResult> {
     const s = this.s;
     const last = s.lastValidate;
     if (last && last.epoch === s.epoch && s.cfg.now() - last.at < VALIDATE_INTERVAL_MS)
       return Promise.resolve(last.result);
     return s.once("validate", async () => {
       const epoch = s.epoch;
-      const result = await flow.validateSso(s.flow, this.authFor(bearer));
+      const result = await flow.validateSso(s.flow, this.authFor(key));
       s.lastValidate = { at: s.cfg.now(), epoch, result };
       await this.store.save();
       return result;
@@ -102,15 +105,15 @@ export class Healer {
     return s.once("tickle", async () => {
       const wait = last ? last.at + TICKLE_INTERVAL_MS - s.cfg.now() : 0;
       if (wait > 0) await s.cfg.sleep(wait);
-      const bearer = s.bearer;
-      if (!bearer)
+      const key = s.key;
+      if (!key)
         throw new IbauthError("no session to tickle", {
           code: "ERR_SESSION",
           step: "tickle",
           hint: "Call connect() first",
         });
       const epoch = s.epoch;
-      const result = await flow.tickle(s.flow, this.authFor(bearer));
+      const result = await flow.tickle(s.flow, this.authFor(key));
       s.counters.tickles++;
       s.lastTickle = { at: s.cfg.now(), epoch, result };
       s.brokerage = {
@@ -123,18 +126,18 @@ export class Healer {
   }
 
   /**
-   * ssodh/init; if IBKR refuses an older bearer, one new bearer and init again. A refusal of a fresh bearer
+   * ssodh/init; if IBKR refuses an older key, one new key and init again. A refusal of a fresh key
    * goes through #validateThenInit before anyone blames the IP claim.
    */
-  async initOrRelogin(bearer: SessionKey): Promise<void> {
+  async initOrRelogin(key: SessionKey): Promise<void> {
     try {
-      await this.init(bearer);
+      await this.init(key);
       return;
     } catch (e) {
       if (!refusedSession(e)) throw e;
-      if (this.bearerIsFresh(bearer)) return this.#validateThenInit(bearer, e);
+      if (this.keyIsFresh(key)) return this.#validateThenInit(key, e);
     }
-    const fresh = await this.newBearer("init refused the bearer");
+    const fresh = await this.newKey("init refused the session key");
     try {
       await this.init(fresh);
     } catch (e) {
@@ -143,19 +146,19 @@ export class Healer {
     }
   }
 
-  /** A new bearer and brokerage session, unless another process already made one. */
+  /** A new key and brokerage session, unless another process already made one. */
   relogin(reason: string): Promise<void> {
     return this.store.underLoginLock(async () => {
       if (await this.store.adoptNewer()) return;
-      const bearer = await this.newBearer(reason);
-      await this.initOrRelogin(bearer);
+      const key = await this.newKey(reason);
+      await this.initOrRelogin(key);
     });
   }
 
   /**
    * Heals after a request met 401 or "no bridge", once for every caller whose request was sent in the same
    * epoch. A 401 is checked with a tickle first: IBKR also answers 401 on some endpoints of a live session
-   * (/portfolio/* before /portfolio/accounts), and minting a bearer for those would not help.
+   * (/portfolio/* before /portfolio/accounts), and minting a key for those would not help.
    */
   async heal(problem: SessionProblem, epoch: number): Promise<"healed" | "alive"> {
     const s = this.s;
@@ -171,7 +174,7 @@ export class Healer {
         return verdict;
       }),
     );
-    // queued callers keep their place but wait for the new bearer instead of spending slots on the dead one
+    // queued callers keep their place but wait for the new key instead of spending slots on the dead one
     if (!running) s.http.pacer.hold(heal);
     return heal;
   }
@@ -199,27 +202,27 @@ export class Healer {
       }
     }
     this.s.cfg.logger.info({ step: "init" }, "brokerage session lost; re-opening it");
-    await this.initOrRelogin(this.s.bearer as SessionKey);
+    await this.initOrRelogin(this.s.key as SessionKey);
     return "healed";
   }
 
   /**
    * IBKR's onboarding mail orders token → sso-sessions → /sso/validate → ssodh/init; its code samples skip
-   * validate, and so does our login. When init refuses a fresh bearer: one /sso/validate (paced), then init
+   * validate, and so does our login. When init refuses a fresh key: one /sso/validate (paced), then init
    * again. Validate refused too: the IP claim. Validate accepted: init wanted it first, or (refused again)
    * IBKR accepts the SSO session but not a brokerage session for it. The log line says which.
    */
-  async #validateThenInit(bearer: SessionKey, refusal: IbauthError): Promise<void> {
+  async #validateThenInit(key: SessionKey, refusal: IbauthError): Promise<void> {
     let validated: ValidateResult;
     try {
-      validated = await this.validate(bearer);
+      validated = await this.validate(key);
     } catch (e) {
       if (!refusedSession(e)) throw e;
-      this.s.cfg.logger.warn({ step: "validate" }, "sso/validate refused the new bearer too: the IP claim");
-      throw this.mech.refusal(bearer, refusal.response, "init");
+      this.s.cfg.logger.warn({ step: "validate" }, "sso/validate refused the new key too: the IP claim");
+      throw this.mech.refusal(key, refusal.response, "init");
     }
     try {
-      await this.init(bearer);
+      await this.init(key);
     } catch (e) {
       if (!refusedSession(e)) throw e;
       throw new IbauthError("IBKR accepts the SSO session but refuses a brokerage session for it", {
@@ -233,7 +236,7 @@ export class Healer {
     }
     this.s.cfg.logger.info(
       { step: "init" },
-      "ssodh/init refused the new bearer until sso/validate was called; it succeeded after validate",
+      "ssodh/init refused the new key until sso/validate was called; it succeeded after validate",
     );
   }
 }

@@ -79,35 +79,35 @@ export class IBAuth {
    */
   async getBearerToken(): Promise<string> {
     await this.#store.load();
-    return (await this.#s.run(() => this.#healer.newBearer("requested"))).token;
+    return (await this.#s.run(() => this.#healer.newKey("requested"))).token;
   }
 
-  /** ssodh/init: opens the brokerage (/iserver) session for the current bearer (minting one if there is none). */
+  /** ssodh/init: opens the brokerage (/iserver) session for the current session key (obtaining one if there is none). */
   async ssodhInit(): Promise<BrokerageStatus> {
-    const bearer = await this.#healer.ensureBearer();
-    return this.#s.run(() => this.#healer.init(bearer));
+    const key = await this.#healer.ensureKey();
+    return this.#s.run(() => this.#healer.init(key));
   }
 
   /** sso/validate. IBKR allows it once a minute: a second call within the minute gets the same answer. */
   async validateSso(): Promise<ValidateResult> {
-    const bearer = await this.#healer.ensureBearer();
-    return this.#s.run(() => this.#healer.validate(bearer));
+    const key = await this.#healer.ensureKey();
+    return this.#s.run(() => this.#healer.validate(key));
   }
 
   /** /tickle, without healing: use `tick()` to keep a session alive. Calls within a second share one answer. */
   async tickle(): Promise<TickleResult> {
-    await this.#healer.ensureBearer();
+    await this.#healer.ensureKey();
     return this.#s.run(() => this.#healer.tickle());
   }
 
   /** Ends the session at IBKR and forgets it here and in the store. */
   async logout(): Promise<void> {
     await this.#store.load();
-    const bearer = this.#s.bearer;
+    const key = this.#s.key;
     this.#s.forgetSession();
     this.#s.setState("closed");
     try {
-      if (bearer) await flow.logout(this.#s.flow, this.#healer.authFor(bearer));
+      if (key) await flow.logout(this.#s.flow, this.#healer.authFor(key));
     } catch (e) {
       // A dead session is as logged out as it gets.
       if (!refusedSession(e)) throw this.#s.fail(e);
@@ -138,7 +138,7 @@ export class IBAuth {
 
   /** connect() without the snapshot: the hot path of every auth.fetch. */
   #ensureConnected(): Promise<void> {
-    const b = this.#s.bearer;
+    const b = this.#s.key;
     if (
       this.#s.state === "connected" &&
       b &&
@@ -148,16 +148,16 @@ export class IBAuth {
       return Promise.resolve();
     return this.#s.once("connect", async () => {
       await this.#store.load();
-      if (this.#s.bearer && this.#mech.expiring(this.#s.bearer)) {
+      if (this.#s.key && this.#mech.expiring(this.#s.key)) {
         this.#s.setState("connecting");
         await this.#s.run(() => this.#healer.relogin("the session key expires"));
-      } else if (!this.#s.bearer || this.#s.brokerageInitAt === undefined) {
+      } else if (!this.#s.key || this.#s.brokerageInitAt === undefined) {
         this.#s.setState("connecting");
         await this.#store.underLoginLock(async () => {
           // another process on this store may have logged in while this one waited for the lock
           if (await this.#store.adoptNewer()) return;
           await this.#s.run(async () =>
-            this.#healer.initOrRelogin(this.#s.bearer ?? (await this.#healer.newBearer("login"))),
+            this.#healer.initOrRelogin(this.#s.key ?? (await this.#healer.newKey("login"))),
           );
         });
       }
@@ -182,8 +182,8 @@ export class IBAuth {
     if (!first.problem) return first.res;
     if ((await this.#healer.heal(first.problem, first.epoch)) === "alive") return first.res;
     const replay = await sendSettled(this.#s, this.#mech, url, init);
-    if (replay.problem === "unauthorized" && this.#healer.bearerIsFresh())
-      throw this.#s.fail(this.#mech.refusal(this.#s.bearer, replay.res, "request"));
+    if (replay.problem === "unauthorized" && this.#healer.keyIsFresh())
+      throw this.#s.fail(this.#mech.refusal(this.#s.key, replay.res, "request"));
     return replay.res;
   }
 
@@ -201,12 +201,12 @@ export class IBAuth {
       if (loadedBefore) await this.#s.pacing.load();
       if (await this.#store.adoptNewer())
         this.#s.cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
-      if (!this.#s.bearer || this.#s.brokerageInitAt === undefined) {
+      if (!this.#s.key || this.#s.brokerageInitAt === undefined) {
         await this.#ensureConnected();
         return { action: "login", status: this.status() };
       }
       await this.#mech.maintain();
-      if (this.#mech.expiring(this.#s.bearer)) {
+      if (this.#mech.expiring(this.#s.key)) {
         await this.#s.run(() => this.#healer.relogin("the session key expires"));
         this.#s.setState("connected");
         return { action: "relogin", status: this.status() };
@@ -216,7 +216,7 @@ export class IBAuth {
         result = await this.#healer.tickle(true);
       } catch (e) {
         if (!refusedSession(e)) throw this.#s.fail(e);
-        await this.#s.run(() => this.#healer.relogin("tickle refused the bearer"));
+        await this.#s.run(() => this.#healer.relogin("tickle refused the session key"));
         this.#s.setState("connected");
         return { action: "relogin", status: this.status() };
       }
@@ -239,7 +239,7 @@ export class IBAuth {
           "another platform took the brokerage session; taking it back (compete: true). A second IBKR username for the API avoids this",
         );
       }
-      await this.#s.run(() => this.#healer.initOrRelogin(this.#s.bearer as SessionKey));
+      await this.#s.run(() => this.#healer.initOrRelogin(this.#s.key as SessionKey));
       this.#s.setState("connected");
       return { action: "reinit", status: this.status() };
     });
@@ -253,8 +253,8 @@ export class IBAuth {
       state: this.#s.state,
       origin: originOf(this.#s.cfg),
       domain: this.#s.cfg.domain,
-      ...this.#mech.status(this.#s.bearer),
-      ...(this.#s.bearer ? { bearerCreatedAt: this.#s.bearer.createdAt } : {}),
+      ...this.#mech.status(this.#s.key),
+      ...(this.#s.key ? { bearerCreatedAt: this.#s.key.createdAt } : {}),
 
       ...(this.#s.brokerage ? { brokerage: { ...this.#s.brokerage } } : {}),
       ...(t ? { lastTickleAt: t.at, ssoExpiresMs: t.result.ssoExpires } : {}),

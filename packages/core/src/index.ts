@@ -17,10 +17,11 @@ export {
   oauth1FromEnv,
 } from "./oauth1/settings";
 export type { AdmitOptions, PacerOptions } from "./pacing";
-export { MAX_RETRY_AFTER_MS, Pacer, parseRetryAfter } from "./pacing";
+export { Pacer } from "./pacing";
 export { PacingShare } from "./pacing-share";
 export type { EndpointLimit, EndpointLimits, PacingRecord } from "./pacing-table";
 export { endpointTable, IBKR_ENDPOINT_LIMITS, parsePacingRecord } from "./pacing-table";
+export { MAX_RETRY_AFTER_MS, parseRetryAfter } from "./penalty";
 export type { Settings, SettingsSource } from "./settings";
 export {
   ENV_NAMES,

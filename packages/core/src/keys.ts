@@ -66,13 +66,40 @@ export function pemBlock(pem: string): { label: string; body: string; headers: s
   };
 }
 
-const KEYGEN_HINT = "Generate one with `ibauth keygen` or `openssl genrsa -out private.pem 3072`";
+/** Whose key is imported: OAuth 2.0's `privateKey` or OAuth 1.0a's `signatureKey`; errors name it and its rules. */
+export type KeyRole = "privateKey" | "signatureKey";
+
+const ROLES: Record<
+  KeyRole,
+  { name: string; size: string; short: (bits: number) => string; publicHint: string; hint: string }
+> = {
+  privateKey: {
+    name: "privateKey",
+    size: "IBKR needs an RSA key (3072 bits)",
+    short: (bits) => `the RSA key has ${bits} bits; IBKR needs at least 2048 (3072 recommended)`,
+    publicHint: "The public key is what you register at IBKR; sign with its private key",
+    hint: "Generate one with `ibauth keygen` or `openssl genrsa -out private.pem 3072`",
+  },
+  signatureKey: {
+    name: "signatureKey",
+    size: "OAuth 1.0a needs the RSA signature key (2048 bits) of the pair uploaded in the Self-Service Portal",
+    short: (bits) =>
+      `signatureKey has ${bits} bits; OAuth 1.0a needs the 2048-bit RSA signature key uploaded in the Self-Service Portal`,
+    publicHint:
+      "Upload the public key in the Self-Service Portal; signatureKey takes the private key of that pair (private_signature.pem), encryptionKey the other pair's",
+    hint: "Generate the OAuth 1.0a pairs with `ibauth keygen --oauth1` (or `openssl genrsa -out private_signature.pem 2048`) and upload the public keys in the Self-Service Portal",
+  },
+};
 
 /**
  * Turns a PEM (PKCS#8 or PKCS#1) or a CryptoKey into a non-extractable RS256 signing key.
- * Every refusal says what the file is and what is needed instead.
+ * Every refusal names the option (`role`), says what the file is and what is needed instead.
  */
-export async function importPrivateKey(input: string | CryptoKey): Promise<CryptoKey> {
+export async function importPrivateKey(
+  input: string | CryptoKey,
+  role: KeyRole = "privateKey",
+): Promise<CryptoKey> {
+  const r = ROLES[role];
   if (typeof input !== "string") {
     const alg = input.algorithm as RsaAlgorithm;
     if (
@@ -81,39 +108,34 @@ export async function importPrivateKey(input: string | CryptoKey): Promise<Crypt
       alg.hash?.name !== "SHA-256" ||
       !input.usages.includes("sign")
     ) {
-      throw keyError("the CryptoKey must be an RSASSA-PKCS1-v1_5 SHA-256 private key with the 'sign' usage");
+      throw keyError(
+        `${r.name}: the CryptoKey must be an RSASSA-PKCS1-v1_5 SHA-256 private key with the 'sign' usage`,
+      );
     }
     return input;
   }
   const block = pemBlock(input);
-  if (!block)
-    throw keyError("privateKey is not a PEM private key (no -----BEGIN …----- block found)", KEYGEN_HINT);
+  if (!block) throw keyError(`${r.name} is not a PEM private key (no -----BEGIN …----- block found)`, r.hint);
   const { label } = block;
   if (label === "ENCRYPTED PRIVATE KEY" || /Proc-Type:\s*4,ENCRYPTED/.test(block.headers)) {
     throw keyError(
-      "the private key is encrypted with a passphrase",
+      `${r.name}: the private key is encrypted with a passphrase`,
       "Decrypt it first: openssl pkey -in key.pem -out key-plain.pem",
     );
   }
   if (label.includes("PUBLIC KEY") || label === "CERTIFICATE") {
-    throw keyError(
-      `this is a ${label.toLowerCase()}, not a private key`,
-      "The public key is what you register at IBKR; sign with its private key",
-    );
+    throw keyError(`${r.name}: this is a ${label.toLowerCase()}, not a private key`, r.publicHint);
   }
   if (label === "EC PRIVATE KEY" || label === "OPENSSH PRIVATE KEY" || label === "DSA PRIVATE KEY") {
-    throw keyError(
-      `this is an ${label.replace(" PRIVATE KEY", "")} key; IBKR needs an RSA key (3072 bits)`,
-      KEYGEN_HINT,
-    );
+    throw keyError(`${r.name}: this is an ${label.replace(" PRIVATE KEY", "")} key; ${r.size}`, r.hint);
   }
   if (label !== "PRIVATE KEY" && label !== "RSA PRIVATE KEY")
-    throw keyError(`unsupported PEM block "${label}"`, KEYGEN_HINT);
+    throw keyError(`${r.name}: unsupported PEM block "${label}"`, r.hint);
   let bytes: Uint8Array;
   try {
     bytes = base64ToBytes(block.body);
   } catch {
-    throw keyError("the PEM body is not valid base64 (was the file edited or truncated?)");
+    throw keyError(`${r.name}: the PEM body is not valid base64 (was the file edited or truncated?)`);
   }
   const pkcs8 = label === "RSA PRIVATE KEY" ? pkcs1ToPkcs8(bytes) : bytes;
   let key: CryptoKey;
@@ -121,12 +143,11 @@ export async function importPrivateKey(input: string | CryptoKey): Promise<Crypt
     key = await crypto.subtle.importKey("pkcs8", pkcs8 as BufferSource, RS256, false, ["sign"]);
   } catch {
     throw keyError(
-      "the private key could not be imported as RSA (is it an EC or Ed25519 key, or corrupt?)",
-      KEYGEN_HINT,
+      `${r.name} could not be imported as RSA (is it an EC or Ed25519 key, or corrupt?)`,
+      r.hint,
     );
   }
   const bits = (key.algorithm as RsaAlgorithm).modulusLength;
-  if (bits < 2048)
-    throw keyError(`the RSA key has ${bits} bits; IBKR needs at least 2048 (3072 recommended)`, KEYGEN_HINT);
+  if (bits < 2048) throw keyError(r.short(bits), r.hint);
   return key;
 }

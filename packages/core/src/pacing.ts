@@ -1,14 +1,13 @@
+// The send queue: one queue for callers and the SDK's own steps, within IBKR's per-second budget and
+// per-endpoint table. What a 429 stops, and for how long, is the penalty box (penalty.ts).
 import { IbauthError, type IbauthStep } from "./errors";
 import { type EndpointLimit, limitKeyFor, type PacingRecord } from "./pacing-table";
+import { PenaltyBox } from "./penalty";
+
+// http.ts takes the Retry-After reading from here, beside the Pacer that applies it
+export { parseRetryAfter } from "./penalty";
 
 const SECOND = 1000;
-/** IBKR's penalty box (protocol §0.6): the longest pause a 429 without Retry-After earns. */
-const PENALTY_BOX_MS = 10 * 60_000;
-/**
- * The longest pause a Retry-After can impose. IBKR's older docs name a 15-minute box; anything longer is
- * a broken header (Retry-After: 99999999 would pause for three years) and must not outlive the session.
- */
-export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 export interface PacerOptions {
   /** Sends in any rolling second, measured at send time. IBKR allows 50 per username; 45 leaves room for arrival jitter. */
@@ -54,7 +53,6 @@ interface Waiter {
  * they came, not behind later arrivals.
  */
 export class Pacer {
-  penaltyUntil = 0;
   /** Called when the penalty or the strike count changed, for the store. */
   onChange: (() => void) | undefined;
   /**
@@ -62,7 +60,7 @@ export class Pacer {
    * processes and answers the row's last send by another process, if the store knows a later one.
    */
   reserve: ((key: string, at: number) => Promise<number | undefined>) | undefined;
-  #strikes = 0;
+  readonly #box = new PenaltyBox();
   #seq = 0;
   #queue: Waiter[] = [];
   #sends: number[] = [];
@@ -88,6 +86,11 @@ export class Pacer {
     this.#marginMs = options.marginMs ?? 100;
     this.#table = options.table ?? {};
     this.#persistMinMs = options.persistMinMs ?? SECOND;
+  }
+
+  /** Nothing is sent before this moment (a 429's penalty; 0 when none ran). */
+  get penaltyUntil(): number {
+    return this.#box.until;
   }
 
   /**
@@ -134,44 +137,23 @@ export class Pacer {
       });
   }
 
-  /**
-   * Records a 429 and returns how long everything now waits. Every 429 answered within one penalty
-   * window is one strike (a burst's requests were all sent before the first 429 came back). A
-   * Retry-After is honoured up to MAX_RETRY_AFTER_MS; without one, 60 s doubling per strike up to 10 min.
-   */
+  /** Records a 429 (see PenaltyBox.penalize) and returns how long everything now waits. */
   penalize(retryAfterMs: number | undefined): number {
     const t = this.#now();
-    if (t >= this.penaltyUntil) this.#strikes++;
-    const ms =
-      retryAfterMs === undefined
-        ? Math.min(60_000 * 2 ** (this.#strikes - 1), PENALTY_BOX_MS)
-        : Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
-    this.penaltyUntil = Math.max(this.penaltyUntil, t + ms);
+    this.#box.penalize(t, retryAfterMs);
     this.onChange?.();
     this.#pump();
-    return this.penaltyUntil - t;
+    return this.#box.until - t;
   }
 
   /** A success ends the strike count. */
   settle(): void {
-    if (this.#strikes === 0) return;
-    this.#strikes = 0;
-    this.onChange?.();
+    if (this.#box.settle()) this.onChange?.();
   }
 
   /** The error for a request refused during a penalty: when sending resumes, as a time and in seconds. */
   rateLimited(step: IbauthStep): IbauthError {
-    const retryAfterMs = Math.max(0, this.penaltyUntil - this.#now());
-    const at = new Date(this.penaltyUntil).toISOString();
-    return new IbauthError(
-      `not sent: IBKR rate-limited this client; sending resumes at ${at} (in ${Math.ceil(retryAfterMs / SECOND)} s)`,
-      {
-        code: "ERR_RATE_LIMITED",
-        step,
-        retryAfterMs,
-        hint: "Wait until then: requests during IBKR's penalty extend it. A keepalive resumes on its own at that moment",
-      },
-    );
+    return this.#box.refusal(step, this.#now());
   }
 
   /** What other processes need to know (see PacingRecord). */
@@ -184,16 +166,16 @@ export class Pacer {
     }
     return {
       v: 1,
-      ...(this.penaltyUntil > this.#now() ? { penaltyUntil: this.penaltyUntil } : {}),
-      ...(this.#strikes ? { strikes: this.#strikes } : {}),
+      ...(this.#box.until > this.#now() ? { penaltyUntil: this.#box.until } : {}),
+      ...(this.#box.strikes ? { strikes: this.#box.strikes } : {}),
       ...(Object.keys(last).length ? { last } : {}),
     };
   }
 
   /** Takes in what another process stored: a later penalty, more strikes, later sends. */
   restore(record: PacingRecord): void {
-    if ((record.penaltyUntil ?? 0) > this.penaltyUntil) this.penaltyUntil = record.penaltyUntil as number;
-    this.#strikes = Math.max(this.#strikes, record.strikes ?? 0);
+    if ((record.penaltyUntil ?? 0) > this.#box.until) this.#box.until = record.penaltyUntil as number;
+    this.#box.strikes = Math.max(this.#box.strikes, record.strikes ?? 0);
     for (const [key, at] of Object.entries(record.last ?? {})) {
       if (!this.#table[key]) continue;
       const times = this.#rowSends.get(key) ?? [];
@@ -389,13 +371,4 @@ function aborted(step: IbauthStep): IbauthError {
     code: "ERR_ABORTED",
     step,
   });
-}
-
-/** `Retry-After` as seconds or an HTTP date, in ms from now. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined;
-  const s = Number(value);
-  if (Number.isFinite(s) && s >= 0) return s * SECOND;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -10,7 +10,7 @@ import type { SessionState } from "./session";
 /** IBKR advises waiting 1 s, 3 s or "3-5 s" after ssodh/init before /iserver calls (protocol notes §3.4). */
 const BRIDGE_SETTLE_MS = 3000;
 
-/** One authenticated request's answer; `epoch` is that of the bearer it carried, for the heal's bookkeeping. */
+/** One authenticated request's answer; `epoch` is that of the session key it carried, for the heal's bookkeeping. */
 export interface Sent {
   res: Response;
   epoch: number;
@@ -20,7 +20,7 @@ export interface Sent {
 const isLoginRedirect = (res: Response) =>
   res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
 
-/** Paths are appended to the origin (keeping a relay's path prefix); the bearer never goes to another origin. */
+/** Paths are appended to the origin (keeping a relay's path prefix); the Authorization never goes to another origin. */
 export function urlFor(cfg: ResolvedConfig, path: string): string {
   const origin = originOf(cfg);
   const raw = path.startsWith("/") && !path.startsWith("//") ? origin + path : path;
@@ -68,11 +68,11 @@ export async function sendSettled(
 /** One authenticated request. */
 async function sendOnce(s: SessionState, mech: Mechanism, url: string, init: RequestInit): Promise<Sent> {
   let epoch = s.epoch;
-  // The bearer is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
+  // The session key is chosen when the request leaves the pacing queue, which a heal holds: so it is the healed one.
   const method = (init.method ?? "GET").toUpperCase();
   const beforeSend = async (headers: Headers) => {
     epoch = s.epoch;
-    headers.set("Authorization", await mech.authorize(s.bearer as SessionKey, method, url));
+    headers.set("Authorization", await mech.authorize(s.key as SessionKey, method, url));
   };
   let res: Response;
   try {

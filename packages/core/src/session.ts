@@ -26,10 +26,10 @@ export class SessionState {
     rateLimited: 0,
   };
   /** The session key: an SSO bearer (OAuth 2.0) or a live session token (OAuth 1.0a). */
-  bearer: SessionKey | undefined;
+  key: SessionKey | undefined;
   brokerageInitAt: number | undefined;
   brokerage: BrokerageStatus | undefined;
-  /** Bumped whenever the bearer or the brokerage session is replaced: a request sent before a bump is replayed, not healed again. */
+  /** Bumped whenever the session key or the brokerage session is replaced: a request sent before a bump is replayed, not healed again. */
   epoch = 0;
   lastTickle: { at: number; epoch: number; result: TickleResult } | undefined;
   lastValidate: { at: number; epoch: number; result: ValidateResult } | undefined;
@@ -144,7 +144,7 @@ export class SessionState {
   }
 
   forgetSession(): void {
-    this.bearer = undefined;
+    this.key = undefined;
     this.brokerageInitAt = undefined;
     this.brokerage = undefined;
     this.lastTickle = undefined;

@@ -48,10 +48,10 @@ export class StoreSync {
     });
   }
 
-  /** Another process (a second worker, the cron tick) may have renewed the session: use its bearer instead of minting one. */
+  /** Another process (a second worker, the cron tick) may have renewed the session: use its session key instead of obtaining one. */
   async adoptNewer(): Promise<boolean> {
     const record = await this.#read();
-    const mine = this.s.bearer;
+    const mine = this.s.key;
     if (!record?.bearer || record.brokerageInitAt === undefined) return false;
     if (mine && (record.bearer.token === mine.token || record.bearer.createdAt <= mine.createdAt))
       return false;
@@ -68,7 +68,7 @@ export class StoreSync {
       owner: await this.owner(),
       origin: recordOrigin(s.flow.origin),
       ...this.mech.persisted(),
-      ...(s.bearer ? { bearer: s.bearer } : {}),
+      ...(s.key ? { bearer: s.key } : {}),
       ...(s.brokerageInitAt === undefined ? {} : { brokerageInitAt: s.brokerageInitAt }),
       ...(v && v.epoch === s.epoch ? { validated: { at: v.at, result: v.result } } : {}),
       updatedAt: 0,
@@ -132,7 +132,7 @@ export class StoreSync {
     const s = this.s;
     this.mech.adopt(record);
     if (record.bearer) {
-      s.bearer = record.bearer;
+      s.key = record.bearer;
       s.remember(record.bearer.token);
       s.brokerageInitAt = record.brokerageInitAt;
       s.epoch++;

@@ -42,6 +42,36 @@ describe("options", () => {
     expect(configError({ ...base, ipLookupUrl: "http://whatismyip.example" }).field).toBe("ipLookupUrl");
   });
 
+  it("a URL option that is no URL is named, never echoed (it may be a token pasted into the wrong setting)", () => {
+    const canary = "CANARY-url-secret-7f3a";
+    for (const [field, value] of [
+      ["baseUrl", canary],
+      ["baseUrl", `relay.example/?token=${canary}`],
+      ["ipLookupUrl", `${canary} https://api.ipify.org`],
+    ] as const) {
+      const e = configError({ ...base, [field]: value });
+      expect(e.field).toBe(field);
+      expect(e.message).toMatch(new RegExp(`^config: ${field} is not a URL \\(expected https://`));
+      expect(JSON.stringify([e.message, e.hint, e.stack, e.toJSON()])).not.toContain("CANARY");
+    }
+    const oauth1 = thrownBy(
+      () =>
+        new IBAuth({
+          oauth1: {
+            consumerKey: "K",
+            accessToken: "t",
+            accessTokenSecret: "AA==",
+            signatureKey: "k",
+            encryptionKey: "k",
+            dhPrime: "17",
+          },
+          baseUrl: canary,
+        }),
+    );
+    expect(oauth1.field).toBe("baseUrl");
+    expect(oauth1.message).not.toContain("CANARY");
+  });
+
   it("checks IP claims", () => {
     expect(configError({ ...base, ip: "1.2.3" }).field).toBe("ip");
     expect(configError({ ...base, alternativeIps: ["2001:db8::1", "nope"] }).field).toBe("alternativeIps");

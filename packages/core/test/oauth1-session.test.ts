@@ -125,6 +125,30 @@ describe("OAuth 1.0a session", () => {
     expect(e.hint).toMatch(/realm/);
   });
 
+  it("an access-token secret IBKR did not issue: the 401's hint names the secret, the encryption key and the DH prime", async () => {
+    const { constants, createPublicKey, publicEncrypt, randomBytes } = await import("node:crypto");
+    // decrypts fine locally, but the signature then covers a prepend IBKR does not know
+    const accessTokenSecret = publicEncrypt(
+      { key: createPublicKey(creds.client.encryptionKey), padding: constants.RSA_PKCS1_PADDING },
+      randomBytes(24),
+    ).toString("base64");
+    const { auth } = bed({}, { accessTokenSecret });
+    const e = await rejection(auth.connect());
+    expect(`${e.code} ${e.step} ${e.status}`).toBe("ERR_AUTH lst 401");
+    for (const cause of [/accessTokenSecret/, /encryptionKey/, /dhPrime/, /signatureKey/, /consumerKey/])
+      expect(e.hint).toMatch(cause);
+  });
+
+  it("a signatureKey that is not an RSA private key: ERR_KEY naming signatureKey and the portal, before any request", async () => {
+    const { auth, emu } = bed({}, { signatureKey: creds.consumer.signaturePublicKey });
+    const e = await rejection(auth.connect());
+    expect(e.code).toBe("ERR_KEY");
+    expect(e.message).toMatch(/^key: signatureKey: this is a public key, not a private key\. Upload/);
+    expect(e.hint).toMatch(/Self-Service Portal/);
+    expect(`${e.message} ${e.hint}`).not.toMatch(/privateKey|3072/);
+    expect(emu.requests).toHaveLength(0);
+  });
+
   it("a wrong encryption key: ERR_KEY at the lst step, before any request", async () => {
     const other = await generateOauth1Credentials();
     const { auth, emu } = bed({}, { encryptionKey: other.client.encryptionKey });

@@ -151,6 +151,62 @@ describe("checkOAuth1 (offline)", () => {
     expect(await failed({ accessTokenSecret: secret })).toEqual([]);
   }, 60_000);
 
+  it("never quotes the consumer key, the access token or the secret, and still says what the realm is for", async () => {
+    const canaries = { consumerKey: "CANARYCK7", accessToken: "CANARY0a1b2c3d4e5f" };
+    const ok = await checkOAuth1({ ...creds.client, ...canaries });
+    const wrong = await checkOAuth1({ ...creds.client, ...canaries, realm: "test_realm" });
+    for (const findings of [ok, wrong]) {
+      const text = JSON.stringify(findings);
+      for (const secret of [...Object.values(canaries), creds.client.accessTokenSecret])
+        expect(text).not.toContain(secret);
+    }
+    expect(ok.find((f) => f.field === "realm")?.detail).toBe(
+      "limited_poa for a first-party consumer (test_realm is only for TESTCONS)",
+    );
+    expect(wrong.find((f) => f.field === "realm")).toMatchObject({ ok: false });
+    const test = await checkOAuth1({ ...creds.client, consumerKey: "TESTCONS", realm: "test_realm" });
+    expect(test.find((f) => f.field === "realm")?.detail).toBe(
+      "test_realm for IBKR's test consumer TESTCONS",
+    );
+  });
+
+  it("a bad signatureKey is named as such, with OAuth 1.0a's requirements (not privateKey's 3072 bits)", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const pem = (o: { privateKey: string }) => o.privateKey;
+    const cases = {
+      ec: pem(
+        generateKeyPairSync("ec", {
+          namedCurve: "P-256",
+          privateKeyEncoding: { type: "sec1", format: "pem" },
+          publicKeyEncoding: { type: "spki", format: "pem" },
+        }),
+      ),
+      short: pem(
+        generateKeyPairSync("rsa", {
+          modulusLength: 1024,
+          privateKeyEncoding: { type: "pkcs8", format: "pem" },
+          publicKeyEncoding: { type: "spki", format: "pem" },
+        }),
+      ),
+      public: creds.consumer.signaturePublicKey,
+      garbage: "not a key",
+    };
+    for (const [name, signatureKey] of Object.entries(cases)) {
+      const finding = (await checkOAuth1({ ...creds.client, signatureKey })).find(
+        (f) => f.field === "signatureKey",
+      );
+      expect(finding?.ok, name).toBe(false);
+      expect(finding?.detail, name).toMatch(/^signatureKey/);
+      expect(finding?.detail, name).not.toMatch(/privateKey|3072/);
+    }
+    const short = (await checkOAuth1({ ...creds.client, signatureKey: cases.short })).find(
+      (f) => f.field === "signatureKey",
+    );
+    expect(short?.detail).toMatch(
+      /^signatureKey has 1024 bits; OAuth 1\.0a needs the 2048-bit RSA signature key uploaded in the Self-Service Portal\. Generate the OAuth 1\.0a pairs with `ibauth keygen --oauth1`/,
+    );
+  });
+
   it("isProbablePrime agrees with Node's checkPrimeSync", () => {
     for (let i = 0; i < 200; i++) {
       const n = BigInt(`0x${randomBytes(8).toString("hex")}`) | 1n;

@@ -1,6 +1,6 @@
 /**
  * @module
- * IBKR Web API OAuth 2.0 for Deno: config from env or the Python ibauth YAML, a Deno KV session store,
+ * IBKR Web API OAuth 2.0 and OAuth 1.0a for Deno: config from env or a YAML file, a Deno KV session store,
  * and a `Deno.cron` keepalive. Re-exports @ibauth/core, so one import is enough.
  *
  * ```ts

@@ -1,4 +1,12 @@
-import { IBAuth, type IBAuthOptions, settingsFromConfigFile, YAML_KEYS } from "@ibauth/core";
+import {
+  IBAuth,
+  type IBAuthOAuth1Options,
+  type IBAuthOptions,
+  oauth1FromConfig,
+  settingsFromConfigFile,
+  unknownKeyWarning,
+  YAML_KEYS,
+} from "@ibauth/core";
 import { parseDocument } from "yaml";
 import {
   checkPem,
@@ -17,7 +25,14 @@ import {
  * (`client-id`) is refused with "did you mean". `overrides` win over the file and stand in for missing keys.
  */
 export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOptions> = {}): IBAuthOptions {
-  const data = readYaml(path);
+  return optionsFromData(readYaml(path), path, overrides);
+}
+
+function optionsFromData(
+  data: Record<string, unknown>,
+  path: string | URL,
+  overrides: Partial<IBAuthOptions>,
+): IBAuthOptions {
   // Read the key file here rather than through the core: relative to the YAML, with Deno's own hints.
   let keyFrom = YAML_KEYS.privateKey;
   const keyFile = data[YAML_KEYS.privateKeyFile];
@@ -29,20 +44,67 @@ export function optionsFromYaml(path: string | URL, overrides: Partial<IBAuthOpt
     data[YAML_KEYS.privateKey] = readKeyFile(besideYaml(path, keyFile.trim()), YAML_KEYS.privateKeyFile);
     keyFrom = YAML_KEYS.privateKeyFile;
   }
-  const warn = (message: string) =>
-    overrides.logger
-      ? overrides.logger.warn({ step: "config" }, message)
-      : console.warn(`ibauth warning: ${message}`);
   const settings = settingsFromConfigFile(withOverrides(data, YAML_KEYS, overrides), String(path), {
-    warn,
+    warn: warner(overrides),
   });
   if (overrides.privateKey === undefined) checkPem(settings.privateKey as string, keyFrom);
   return { ...settings, ...definedOnly(overrides) };
 }
 
-/** `new IBAuth(optionsFromYaml(path, overrides))`. */
+function warner(overrides: Partial<IBAuthOptions>): (message: string) => void {
+  return (message) =>
+    overrides.logger
+      ? overrides.logger.warn({ step: "config" }, message)
+      : console.warn(`ibauth warning: ${message}`);
+}
+
+/** The keys an `oauth1:` config may hold beside the mapping (the rest are OAuth 2.0's or unknown). */
+const OAUTH1_SHARED = {
+  baseUrl: YAML_KEYS.baseUrl,
+  domain: YAML_KEYS.domain,
+  userAgent: YAML_KEYS.userAgent,
+};
+
+/**
+ * OAuth 1.0a: the `oauth1:` mapping the Node adapter reads (`consumer_key`, `access_token`,
+ * `access_token_secret`, `signature_key_file`, `encryption_key_file`, `dh_prime` or `dh_param_file`,
+ * `realm`; files relative to the YAML's folder), plus `base_url`, `domain` and `user_agent`. Other keys
+ * are ignored with a warning, near-typos refused, as in OAuth 2.0 mode.
+ */
+function oauth1OptionsFromData(
+  data: Record<string, unknown>,
+  path: string | URL,
+  overrides: Partial<IBAuthOptions>,
+): IBAuthOAuth1Options {
+  const where = String(path);
+  const known = ["oauth1", ...Object.values(OAUTH1_SHARED)];
+  const warnings = Object.keys(data)
+    .filter((k) => !known.includes(k))
+    .map((k) => unknownKeyWarning(k, known, where));
+  const warn = warner(overrides);
+  for (const warning of warnings) warn(warning);
+  const oauth1 = oauth1FromConfig(data.oauth1, where, {
+    readFile: (file) => Deno.readTextFileSync(besideYaml(path, file)),
+  });
+  const shared: Record<string, string> = {};
+  for (const [option, key] of Object.entries(OAUTH1_SHARED)) {
+    const value = data[key];
+    if (typeof value === "string" && value.trim()) shared[option] = value.trim();
+  }
+  return { oauth1, ...shared, ...definedOnly(overrides) } as IBAuthOAuth1Options;
+}
+
+/**
+ * `new IBAuth(optionsFromYaml(path, overrides))`; in OAuth 1.0a mode when the file has an `oauth1:`
+ * mapping (optionsFromYaml is OAuth 2.0's).
+ */
 export function authFromYaml(path: string | URL, overrides: Partial<IBAuthOptions> = {}): IBAuth {
-  return new IBAuth(optionsFromYaml(path, overrides));
+  const data = readYaml(path);
+  return new IBAuth(
+    data.oauth1 === undefined
+      ? optionsFromData(data, path, overrides)
+      : oauth1OptionsFromData(data, path, overrides),
+  );
 }
 
 function readYaml(path: string | URL): Record<string, unknown> {

@@ -8,6 +8,7 @@ import type { EmulatorClient } from "./types.js";
 /** Settings after defaults are applied. */
 export interface Settings {
   accessTokenTtlSec: number;
+  lstLifetimeSec: number;
   maxAssertionLifetimeSec: number;
   clockSkewSec: number;
   maxSsoLifetimeSec: number;

@@ -106,6 +106,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     oauth1,
     settings: {
       accessTokenTtlSec: options.accessTokenTtlSec ?? 86_400,
+      lstLifetimeSec: options.lstLifetimeSec ?? 86_400,
       maxAssertionLifetimeSec: options.maxAssertionLifetimeSec ?? 600,
       clockSkewSec: options.clockSkewSec ?? 10,
       maxSsoLifetimeSec: options.maxSsoLifetimeSec ?? 86_400,

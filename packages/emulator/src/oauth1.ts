@@ -19,8 +19,6 @@ import type { EmulatorOauth1Consumer } from "./types.js";
 import { Rejection } from "./verify.js";
 
 export const LST_PATH = "/v1/api/oauth/live_session_token";
-/** IBKR: "valid 24 h from" the LST's computation (protocol §7.3). */
-const LST_LIFETIME_MS = 86_400_000;
 
 interface Consumer {
   options: EmulatorOauth1Consumer;
@@ -204,21 +202,18 @@ export async function liveSessionTokenEndpoint(call: Call, env: Env): Promise<Re
       consumer.options.consumerKey,
     );
     const now = env.clock.now();
+    const expiresAt = now + env.settings.lstLifetimeSec * 1000;
     const session = env.state.createSession(
       consumer.options.consumerKey,
       consumer.options.credential,
       new Set([call.ip]),
       env.settings.revokeEarlierBearers,
     );
-    registry.add(
-      consumer.options.consumerKey,
-      { lst: dh.lst, bearer: session.bearer, expiresAt: now + LST_LIFETIME_MS },
-      env,
-    );
+    registry.add(consumer.options.consumerKey, { lst: dh.lst, bearer: session.bearer, expiresAt }, env);
     return json({
       diffie_hellman_response: dh.response,
       live_session_token_signature: dh.signature,
-      live_session_token_expiration: now + LST_LIFETIME_MS,
+      live_session_token_expiration: expiresAt,
     });
   } catch (e) {
     return reject(e);

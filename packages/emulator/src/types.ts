@@ -74,6 +74,11 @@ export interface EmulatorOptions {
   /** Lifetime of issued access tokens in seconds (JWT exp - iat). Default 86 400; expires_in is this - 1. */
   accessTokenTtlSec?: number;
   /**
+   * Lifetime of OAuth 1.0a live session tokens in seconds (`live_session_token_expiration` - now); requests
+   * signed with an expired one get 401. Default 86 400: IBKR's "valid 24 h from" its computation (§7.3).
+   */
+  lstLifetimeSec?: number;
+  /**
    * Largest accepted client-assertion lifetime (exp - iat) in seconds. Default 600: the longest a client
    * known to work sends (ibauth 0.0.6 signs iat = now, exp = now + 600); IBKR's samples use 30 s
    * (iat − 10, exp + 20) and ibind 70 s.

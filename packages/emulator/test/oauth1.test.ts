@@ -171,6 +171,18 @@ describe("OAuth 1.0a: live session token", () => {
     expect((await signed(emu, client, "GET", "/tickle")).status).toBe(401);
   });
 
+  it("lstLifetimeSec: a shorter LST lifetime, announced in live_session_token_expiration and enforced", async () => {
+    const { emu, client } = setup({ lstLifetimeSec: 3600, idleTimeoutMs: 7_200_000 });
+    const { body } = await lst(emu, client);
+    expect(body.live_session_token_expiration).toBe(emu.now() + 3_600_000);
+    emu.advance(3_599_000);
+    expect((await signed(emu, client, "GET", "/tickle")).status).toBe(200);
+    emu.advance(1000);
+    const res = await signed(emu, client, "GET", "/tickle");
+    expect(res.status).toBe(401);
+    expect((await res.json()).error).toContain("expired");
+  });
+
   it("keeps every secret out of the state snapshot and the request log", async () => {
     const { emu, client } = setup();
     const { body } = await lst(emu, client);

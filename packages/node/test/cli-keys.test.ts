@@ -95,6 +95,32 @@ describe("ibauth emulator", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(0);
   }, 60_000);
+
+  it("--oauth1 prints an oauth1: config (portal-like consumer, 0600 key files) that the CLI logs in with", async () => {
+    const out = tempDir();
+    const child = spawn(process.execPath, [CLI, "emulator", "--oauth1", "--out", out, "--bits", "2048"], {
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    let stdout = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    const end = Date.now() + 40_000;
+    while (!stdout.includes("base_url:") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(stdout).toMatch(/^oauth1:\n {2}consumer_key: DEMOCONS1\n {2}access_token: [0-9a-f]+$/m);
+    expect(stdout).toMatch(/^ {2}signature_key_file: ".*private_signature\.pem"$/m);
+    expect(stdout).not.toContain("PRIVATE KEY");
+    for (const name of ["private_signature.pem", "private_encryption.pem", "oauth1.env"])
+      expect(statSync(join(out, name)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, "oauth1.env"), "utf8")).toMatch(/^IBKR_OAUTH1_CONSUMER_KEY=DEMOCONS1$/m);
+    const config = join(out, "config.yaml");
+    expect(readFileSync(config, "utf8")).toBe(stdout);
+    const check = await runCli(["check", "--config", config]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const login = await runCli(["--config", config, "--json"]);
+    expect(JSON.parse(login.stdout)).toMatchObject({ ok: true, status: { state: "connected" } });
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+  }, 60_000);
 });
 
 it("--help lists every command and the exit codes", async () => {

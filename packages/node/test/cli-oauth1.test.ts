@@ -148,7 +148,7 @@ describe("ibauth check in OAuth 1.0a mode", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n").slice(1, 7);
     expect(lines).toEqual([
-      "✓ realm           limited_poa for consumer <hidden>",
+      "✓ realm           limited_poa for a first-party consumer (test_realm is only for TESTCONS)",
       "✓ signature key   RSA 2048 bits, signs RSA-SHA256",
       "✓ encryption key  RSA 2048 bits",
       "✓ token secret    decrypts with encryptionKey (24 bytes)",

@@ -1,6 +1,7 @@
 // `ibauth check` for OAuth 1.0a, offline: every credential is read and used the way the login will use
 // it (the secret decrypted, the signature key imported), and the DH prime checked to be a safe 2048-bit
 // prime. Findings name the field and never quote a value.
+import { isIbauthError } from "../errors";
 import { base64ToBytes, importPrivateKey } from "../keys";
 import type { OAuth1Credentials } from "../types";
 import { bitLength, bytesToBigInt, hexToBigInt, modPow } from "./bigint";
@@ -63,9 +64,17 @@ export function isProbablePrime(n: bigint, rounds = 16): boolean {
 export async function checkOAuth1(c: OAuth1Credentials): Promise<OAuth1Finding[]> {
   const out: OAuth1Finding[] = [];
   const realm = c.realm ?? (c.consumerKey === "TESTCONS" ? "test_realm" : "limited_poa");
+  // The consumer key is not quoted (only TESTCONS, IBKR's public test consumer, is named).
+  const testConsumer = c.consumerKey === "TESTCONS";
   out.push(
-    (realm === "test_realm") === (c.consumerKey === "TESTCONS")
-      ? { field: "realm", ok: true, detail: `${realm} for consumer ${c.consumerKey}` }
+    (realm === "test_realm") === testConsumer
+      ? {
+          field: "realm",
+          ok: true,
+          detail: testConsumer
+            ? "test_realm for IBKR's test consumer TESTCONS"
+            : `${realm} for a first-party consumer (test_realm is only for TESTCONS)`,
+        }
       : {
           field: "realm",
           ok: false,
@@ -73,11 +82,13 @@ export async function checkOAuth1(c: OAuth1Credentials): Promise<OAuth1Finding[]
         },
   );
   try {
-    const key = await importPrivateKey(c.signatureKey);
+    const key = await importPrivateKey(c.signatureKey, "signatureKey");
     const bits = (key.algorithm as unknown as { modulusLength: number }).modulusLength;
     out.push({ field: "signatureKey", ok: true, detail: `RSA ${bits} bits, signs RSA-SHA256` });
   } catch (e) {
-    out.push({ field: "signatureKey", ok: false, detail: (e as Error).message });
+    // the field is the finding's own: not the error's "key: " step prefix
+    const detail = isIbauthError(e) ? e.message.slice(e.step.length + 2) : (e as Error).message;
+    out.push({ field: "signatureKey", ok: false, detail });
   }
   try {
     const key = parseRsaPrivateKeyPem(c.encryptionKey);

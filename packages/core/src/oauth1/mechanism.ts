@@ -30,8 +30,16 @@ const LstResponse = v.object({
   live_session_token_expiration: v.number(),
 });
 
-const CREDENTIALS_HINT =
-  "Check that the consumer key, access token and realm belong together (realm limited_poa; test_realm only with TESTCONS), that the signature key is the one uploaded in the Self-Service Portal, and that the clock is right";
+/**
+ * IBKR answers a bare 401 to a live-session-token request for any of these: each is part of what it
+ * verifies (the RSA signature covers the decrypted secret; the DH challenge is checked against the prime).
+ */
+const LST_REFUSED_HINT =
+  "Check, against what the Self-Service Portal registered: consumerKey, accessToken and realm belong together (realm limited_poa; test_realm only with TESTCONS); signatureKey is the private key of the uploaded signature pair; accessTokenSecret is the portal's base64 for this access token and encryptionKey the private key of the uploaded encryption pair (the signature covers the decrypted secret); dhPrime is the prime of the uploaded dhparam.pem; and the clock is right (oauth_timestamp)";
+
+/** A 401 for requests signed with an LST IBKR just issued: the keys, secret and prime were right. */
+const SIGNED_REFUSED_HINT =
+  "The live session token was accepted, so the keys, secret and DH prime are right: check the realm (limited_poa; test_realm only with TESTCONS) and the clock (oauth_timestamp)";
 
 function lstError(message: string, hint: string, cause?: unknown): IbauthError {
   return new IbauthError(message, { code: "ERR_KEY", step: "lst", hint, ...(cause ? { cause } : {}) });
@@ -61,18 +69,26 @@ export class OAuth1Mechanism implements Mechanism {
   /** Once per process: the access-token secret decrypted (IBKR's "prepend") and the signature key imported. */
   #prepare(): Promise<{ prepend: string; signatureKey: CryptoKey }> {
     this.#prepared ??= (async () => {
+      let key: ReturnType<typeof parseRsaPrivateKeyPem>;
+      try {
+        key = parseRsaPrivateKeyPem(this.#c.encryptionKey);
+      } catch (e) {
+        throw lstError(
+          `encryptionKey: ${(e as Error).message}`,
+          "encryptionKey must be the RSA private key (PEM, PKCS#8 or PKCS#1) of the encryption pair whose public key was uploaded in the Self-Service Portal (private_encryption.pem)",
+        );
+      }
       let prepend: string;
       try {
-        const key = parseRsaPrivateKeyPem(this.#c.encryptionKey);
         prepend = bytesToHex(rsaPkcs1v15Decrypt(key, base64ToBytes(this.#c.accessTokenSecret)));
       } catch (e) {
         throw lstError(
-          `the access-token secret could not be decrypted: ${(e as Error).message}`,
+          `the access-token secret could not be decrypted with encryptionKey: ${(e as Error).message}`,
           "encryptionKey must be the private key of the encryption pair uploaded in the portal, and accessTokenSecret the base64 the portal showed",
         );
       }
       this.#host.flow.remember(prepend);
-      return { prepend, signatureKey: await importPrivateKey(this.#c.signatureKey) };
+      return { prepend, signatureKey: await importPrivateKey(this.#c.signatureKey, "signatureKey") };
     })();
     return this.#prepared;
   }
@@ -115,7 +131,7 @@ export class OAuth1Mechanism implements Mechanism {
             status: e.status,
             ...(e.ibkrMessage ? { ibkrMessage: e.ibkrMessage } : {}),
             ...(e.response ? { response: e.response } : {}),
-            hint: CREDENTIALS_HINT,
+            hint: LST_REFUSED_HINT,
           });
         throw e;
       }
@@ -178,7 +194,7 @@ export class OAuth1Mechanism implements Mechanism {
       step,
       status: 401,
       ...(response ? { response } : {}),
-      hint: CREDENTIALS_HINT,
+      hint: SIGNED_REFUSED_HINT,
     });
   }
 

@@ -61,8 +61,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   emulator: {
     run: emulatorCommand,
-    summary: "run a local IBKR emulator until Ctrl-C and print a config.yaml for it",
-    options: ["port", "host", "key", "bits", "out", "log", "json", "debug"],
+    summary:
+      "run a local IBKR emulator until Ctrl-C and print a config.yaml for it; --oauth1: an OAuth 1.0a consumer's",
+    options: ["oauth1", "port", "host", "key", "bits", "out", "log", "json", "debug"],
     longRunning: true,
   },
   demo: {

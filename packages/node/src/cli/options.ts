@@ -12,7 +12,7 @@ export const OPTIONS = {
   force: { type: "boolean", help: "replace existing key files" },
   oauth1: {
     type: "boolean",
-    help: "OAuth 1.0a: the signature and encryption key pairs and dhparam.pem for IBKR's Self-Service Portal",
+    help: "OAuth 1.0a: keygen writes the signature and encryption key pairs and dhparam.pem for IBKR's Self-Service Portal; emulator registers a consumer and prints its oauth1: config",
   },
   modp: {
     type: "boolean",
