@@ -113,10 +113,13 @@ describe("examples type-check (tsc --noEmit with the example's tsconfig; deno ch
   }
 });
 
-test("the cross-runtime test code type-checks (tsc --noEmit)", () => {
-  const r = run(bin("tsc"), ["--noEmit", "-p", "test/conformance/tsconfig.json"], ROOT);
-  if (!r.ok) throw new Error(r.output);
-});
+test.each(["test/conformance/tsconfig.json", "test/faults/tsconfig.json"])(
+  "the cross-runtime, fault and soak test code type-checks (tsc --noEmit -p %s)",
+  (project) => {
+    const r = run(bin("tsc"), ["--noEmit", "-p", project], ROOT);
+    if (!r.ok) throw new Error(r.output);
+  },
+);
 
 test("biome: lint and format clean (warnings allowed)", () => {
   const r = run(bin("biome"), ["ci", "."], ROOT);
