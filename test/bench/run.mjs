@@ -311,7 +311,7 @@ const add = (what, figure, goal = "") => {
 
 console.error(`benchmarks (${KEY_BITS}-bit RSA key)…`);
 const overRtt = (r, latency) =>
-  `${r.requests} requests in ${r.roundTrips} sequential round trips, ${r.ms.toFixed(1)} ms = ${r.roundTrips} RTT + ${(r.ms - r.roundTrips * latency).toFixed(1)} ms; ${r.cpuMs.toFixed(1)} ms CPU`;
+  `${r.requests} requests in ${r.roundTrips} sequential round trips, ${r.ms.toFixed(1)} ms = ${r.roundTrips} RTT + ${(r.ms - r.roundTrips * latency).toFixed(1)} ms (on the critical path: SDK ${r.betweenMs.toFixed(1)} ms between requests, ${(r.insideMs - r.roundTrips * latency).toFixed(1)} ms inside them beyond the latency: emulator, loopback, HTTP); ${r.cpuMs.toFixed(1)} ms CPU`;
 for (const latency of [0, 50, 100]) {
   const r = await coldConnect(latency);
   add(

@@ -175,6 +175,46 @@ rows.push({
   "CPU avg ms": ((cpuMs(signerPid) - before) / cryptoRounds).toFixed(2),
 });
 await signer.dispose();
+// What the simulation itself costs the workerd process per KV operation and per subrequest (Miniflare
+// runs KV as a worker in the same process; on Cloudflare, KV and the network are outside the isolate's
+// CPU time). Multiply by a tick's operations (bench/tick-node.mjs counts them) to see how much of a
+// tick's figure above is Miniflare's, not the Worker's.
+const opRounds = 200;
+const record = "x".repeat(1500); // about the size of a sealed session record
+const ops = new Miniflare({
+  modules: true,
+  script: `export default { async fetch(request, env) {
+    const op = new URL(request.url).pathname.slice(1);
+    for (let i = 0; i < ${opRounds}; i++) {
+      const key = "k" + (i % 3);
+      if (op === "get") await env.KV.get(key, "text");
+      else if (op === "put") await env.KV.put(key, ${JSON.stringify(record)} + i, { expirationTtl: 120 });
+      else if (op === "delete") await env.KV.delete(key);
+      else if (op === "subrequest") await (await fetch(env.TARGET, { method: "POST", body: "{}" })).text();
+    }
+    return new Response("ok");
+  } }`,
+  compatibilityDate: "2026-04-01",
+  kvNamespaces: ["KV"],
+  bindings: { TARGET: `${emulator.url}/__emulator/ip` },
+  host: "127.0.0.1",
+  port: 0,
+});
+await ops.ready;
+const opsPid = workerdPids().find((p) => p !== pid);
+for (const op of ["put", "get", "delete", "subrequest"]) {
+  await (await ops.dispatchFetch(`http://bench/${op}`)).text(); // warm-up
+  const c0 = cpuMs(opsPid);
+  await (await ops.dispatchFetch(`http://bench/${op}`)).text();
+  rows.push({
+    tick: `Miniflare's own cost of one ${op === "subrequest" ? "subrequest (fetch)" : `KV ${op}`}`,
+    rounds: opRounds,
+    "wall p50 ms": "",
+    "wall p95 ms": "",
+    "CPU avg ms": ((cpuMs(opsPid) - c0) / opRounds).toFixed(2),
+  });
+}
+await ops.dispose();
 
 console.table(rows);
 console.log(

@@ -197,10 +197,13 @@ export class IBAuth {
       const loadedBefore = this.#store.loaded;
       await this.#store.load();
       if (this.#s.state === "closed") return { action: "skipped", status: this.status() };
-      // another process may have tickled, or met a 429, since this one last looked
-      if (loadedBefore) await this.#s.pacing.load();
-      if (await this.#store.adoptNewer())
-        this.#s.cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
+      // another process may have tickled, met a 429 or renewed the session since this one last looked
+      // (a first load has just read both: reading them again would only cost a Worker tick 2 KV reads)
+      if (loadedBefore) {
+        await this.#s.pacing.load();
+        if (await this.#store.adoptNewer())
+          this.#s.cfg.logger.info({ step: "tickle" }, "adopted a session another process renewed");
+      }
       if (!this.#s.key || this.#s.brokerageInitAt === undefined) {
         await this.#ensureConnected();
         return { action: "login", status: this.status() };

@@ -15,13 +15,17 @@ export class OAuth2Mechanism implements Mechanism {
   readonly #cfg: ResolvedConfig;
   readonly #host: MechanismHost;
   readonly #flow: flow.SigningContext;
-  #key: Promise<CryptoKey> | undefined;
   #access: AccessToken | undefined;
 
   constructor(cfg: ResolvedConfig, host: MechanismHost) {
     this.#cfg = cfg;
     this.#host = host;
     this.identity = `${cfg.clientId}\n${cfg.credential}\n${cfg.baseUrl ?? "ibkr"}`;
+    // Imported now, not at the first login: Node's WebCrypto parses the key synchronously (~1 ms for
+    // RSA-3072), which would otherwise sit between the IP lookup going out and the token request.
+    // A bad key still fails the first login (the same promise, awaited there), never the constructor.
+    const key = importPrivateKey(cfg.privateKey);
+    key.catch(() => {});
     const base = host.flow;
     this.#flow = {
       http: base.http,
@@ -32,10 +36,7 @@ export class OAuth2Mechanism implements Mechanism {
       clientId: cfg.clientId,
       kid: cfg.clientKeyId,
       ssoLifetimeSec: cfg.ssoLifetimeSec,
-      key: () => {
-        this.#key ??= importPrivateKey(cfg.privateKey);
-        return this.#key;
-      },
+      key: () => key,
     };
   }
 

@@ -211,7 +211,8 @@ export class Pacer {
       }
       return;
     }
-    for (;;) {
+    // Nobody waiting: nothing to wake for (a timer per send would cost every request an event-loop turn).
+    while (this.#queue.length) {
       const globalAt = this.#globalAt(t);
       if (globalAt > t) {
         this.#wake(globalAt);

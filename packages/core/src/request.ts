@@ -20,9 +20,20 @@ export interface Sent {
 const isLoginRedirect = (res: Response) =>
   res.type === "opaqueredirect" || /\/sso\/login/i.test(res.headers.get("location") ?? "");
 
+/**
+ * URLs already checked, by origin and path: parsing one cost more than the rest of auth.fetch's own work
+ * (about 40 µs in Node), and callers repeat their paths. Bounded, so ever-changing queries cannot grow it.
+ */
+const checked = new Map<string, string>();
+const CHECKED_MAX = 512;
+
 /** Paths are appended to the origin (keeping a relay's path prefix); the Authorization never goes to another origin. */
 export function urlFor(cfg: ResolvedConfig, path: string): string {
   const origin = originOf(cfg);
+  // an origin has no space, so the key names one origin and one path
+  const key = `${origin} ${path}`;
+  const known = checked.get(key);
+  if (known !== undefined) return known;
   const raw = path.startsWith("/") && !path.startsWith("//") ? origin + path : path;
   let href: string;
   try {
@@ -40,6 +51,8 @@ export function urlFor(cfg: ResolvedConfig, path: string): string {
       },
     );
   }
+  if (checked.size >= CHECKED_MAX) checked.clear();
+  checked.set(key, href);
   return href;
 }
 

@@ -1,6 +1,6 @@
 import { IBAuth, memoryStore } from "@ibauth/core";
 import { describe, expect, it } from "vitest";
-import { CREDENTIAL, rejection, testBed } from "./fixture";
+import { CREDENTIAL, ORIGIN, rejection, testBed } from "./fixture";
 
 const BEARER = "POST /gw/api/v1/sso-sessions";
 const INIT = "POST /v1/api/iserver/auth/ssodh/init";
@@ -164,6 +164,26 @@ describe("fetch heals", () => {
       await expect(auth.fetch(bad)).rejects.toMatchObject({ code: "ERR_CONFIG", field: "path" });
     }
     expect(emu.requests).toEqual([]);
+  });
+
+  it("sends the same path to each instance's own origin (checked URLs are remembered per origin)", async () => {
+    const ACCOUNTS = "/v1/api/iserver/accounts";
+    const first = await testBed();
+    await first.auth.fetch(ACCOUNTS);
+    // a second origin, relayed to the same emulator: what matters is where each request was addressed
+    const other = "http://127.0.0.2:1";
+    const seen: string[] = [];
+    const second = new IBAuth({
+      ...first.options,
+      baseUrl: other,
+      ipLookupUrl: `${other}/__emulator/ip`,
+      fetch: (input, init) => {
+        seen.push(String(input));
+        return first.emu.fetch(String(input).replace(other, ORIGIN), init);
+      },
+    });
+    await second.fetch(ACCOUNTS);
+    expect(seen.filter((url) => url.endsWith(ACCOUNTS))).toEqual([`${other}${ACCOUNTS}`]);
   });
 });
 
