@@ -7,13 +7,13 @@ import type { ResolvedConfig, ResolvedOAuth1 } from "../config";
 import { PATHS } from "../endpoints";
 import { IbauthError, type IbauthStep, isIbauthError } from "../errors";
 import { requestJson, withRetry } from "../http";
-import { base64ToBytes, importPrivateKey } from "../keys";
+import { base64ToBytes } from "../keys";
 import type { Mechanism, MechanismHost, SessionKey } from "../mechanism";
 import type { AuthStatus } from "../types";
 import { bytesToHex, hexToBigInt } from "./bigint";
 import { dhChallenge, dhSharedSecret } from "./dh";
 import { isValidLiveSessionToken, liveSessionToken } from "./lst";
-import { parseRsaPrivateKeyPem, rsaPkcs1v15Decrypt } from "./rsa-decrypt";
+import { decryptedSecret, signatureKey } from "./prepared";
 import {
   authorizationHeader,
   bytesToBase64,
@@ -58,13 +58,12 @@ export class OAuth1Mechanism implements Mechanism {
     if (typeof this.#c.signatureKey === "string") host.flow.remember(this.#c.signatureKey);
   }
 
-  /** Once per process: the access-token secret decrypted (IBKR's "prepend") and the signature key imported. */
+  /** The access-token secret decrypted (IBKR's "prepend") and the signature key imported, once per process. */
   #prepare(): Promise<{ prepend: string; signatureKey: CryptoKey }> {
     this.#prepared ??= (async () => {
       let prepend: string;
       try {
-        const key = parseRsaPrivateKeyPem(this.#c.encryptionKey);
-        prepend = bytesToHex(rsaPkcs1v15Decrypt(key, base64ToBytes(this.#c.accessTokenSecret)));
+        prepend = await decryptedSecret(this.#c.encryptionKey, this.#c.accessTokenSecret);
       } catch (e) {
         throw lstError(
           `the access-token secret could not be decrypted: ${(e as Error).message}`,
@@ -72,7 +71,7 @@ export class OAuth1Mechanism implements Mechanism {
         );
       }
       this.#host.flow.remember(prepend);
-      return { prepend, signatureKey: await importPrivateKey(this.#c.signatureKey) };
+      return { prepend, signatureKey: await signatureKey(this.#c.signatureKey) };
     })();
     return this.#prepared;
   }
