@@ -6,7 +6,7 @@ import { createEmulator, generateOauth1Credentials, type Oauth1Credentials } fro
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { isIbauthError } from "../src/errors";
 import { IBAuth } from "../src/ibauth";
-import { signatureKey } from "../src/oauth1/prepared";
+import { importOAuth1SignatureKey } from "../src/oauth1/prepared";
 import type { OAuth1Credentials } from "../src/types";
 import { ORIGIN, virtualClock } from "./fixture";
 
@@ -91,13 +91,13 @@ describe("OAuth 1.0a: what a login prepares from the credentials", () => {
     // 65 spellings of one PEM (trailing newlines): 65 entries
     const spelling = (i: number) => `${a.client.signatureKey}${"\n".repeat(i + 1)}`;
     const start = calls.importKey;
-    for (let i = 0; i < 64; i++) await signatureKey(spelling(i));
-    await signatureKey(spelling(0)); // used again: now the most recent
+    for (let i = 0; i < 64; i++) await importOAuth1SignatureKey(spelling(i));
+    await importOAuth1SignatureKey(spelling(0)); // used again: now the most recent
     expect(calls.importKey - start).toBe(64);
-    await signatureKey(spelling(64)); // the 65th pushes out spelling 1, the least recently used
-    await signatureKey(spelling(0));
+    await importOAuth1SignatureKey(spelling(64)); // the 65th pushes out spelling 1, the least recently used
+    await importOAuth1SignatureKey(spelling(0));
     expect(calls.importKey - start).toBe(65);
-    await signatureKey(spelling(1));
+    await importOAuth1SignatureKey(spelling(1));
     expect(calls.importKey - start).toBe(66);
   });
 });

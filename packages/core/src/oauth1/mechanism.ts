@@ -13,7 +13,7 @@ import type { AuthStatus } from "../types";
 import { bytesToHex, hexToBigInt } from "./bigint";
 import { dhChallenge, dhSharedSecret } from "./dh";
 import { isValidLiveSessionToken, liveSessionToken } from "./lst";
-import { decryptedSecret, signatureKey } from "./prepared";
+import { decryptedSecret, importOAuth1SignatureKey } from "./prepared";
 import {
   authorizationHeader,
   bytesToBase64,
@@ -71,7 +71,7 @@ export class OAuth1Mechanism implements Mechanism {
         );
       }
       this.#host.flow.remember(prepend);
-      return { prepend, signatureKey: await signatureKey(this.#c.signatureKey) };
+      return { prepend, signatureKey: await importOAuth1SignatureKey(this.#c.signatureKey) };
     })();
     return this.#prepared;
   }

@@ -39,8 +39,12 @@ export function decryptedSecret(encryptionKeyPem: string, accessTokenSecret: str
   );
 }
 
-/** The signature key imported for RSA-SHA256; a CryptoKey given in the config is checked each time. */
-export function signatureKey(key: string | CryptoKey): Promise<CryptoKey> {
+/**
+ * The OAuth 1.0a signature key imported for RSA-SHA256 (importPrivateKey's checks and errors), a PEM once
+ * per process; a CryptoKey is checked each time. Adapters that import the key to validate their
+ * configuration on every operation (the Worker) use this too.
+ */
+export function importOAuth1SignatureKey(key: string | CryptoKey): Promise<CryptoKey> {
   return typeof key === "string"
     ? once(signatureKeys, key, () => importPrivateKey(key))
     : importPrivateKey(key);
