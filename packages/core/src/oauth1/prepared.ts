@@ -1,6 +1,6 @@
 // What an OAuth 1.0a login needs from the credentials that does not change between logins: the decrypted
-// access-token secret (IBKR's "prepend"; ~6 ms of BigInt RSA) and the imported signature key. A Worker
-// builds a new IBAuth for every operation, so these are kept per process/isolate, not per IBAuth.
+// access-token secret (IBKR's "prepend"; 3-10 ms of BigInt RSA by key size) and the imported signature
+// key. A Worker builds a new IBAuth for every operation, so these are kept per process/isolate.
 //
 // Memory only: the maps live in this module and are never persisted, listed, logged or exported. They
 // are keyed by the configured values themselves, so a changed encryption key, secret or signature key is
