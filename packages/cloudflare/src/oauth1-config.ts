@@ -4,7 +4,7 @@ import {
   ENV_NAMES,
   IBAuth,
   type IBAuthOAuth1Options,
-  importPrivateKey,
+  importOAuth1SignatureKey,
   isIbauthError,
   OAUTH1_ENV_NAMES,
   type OAuth1Credentials,
@@ -94,7 +94,8 @@ export async function readOAuth1(
 
   let signatureKey: CryptoKey | undefined;
   try {
-    signatureKey = await importPrivateKey(oauth1.signatureKey);
+    // once per isolate: this runs on every operation
+    signatureKey = await importOAuth1SignatureKey(oauth1.signatureKey);
   } catch (error) {
     if (!isIbauthError(error)) throw error;
     // The message already ends with the hint.

@@ -9,6 +9,7 @@ export { consoleLogger, silentLogger } from "./log";
 export type { SessionKey } from "./mechanism";
 export { isNoBridgeAnswer } from "./no-bridge";
 export { checkOAuth1, type OAuth1Finding } from "./oauth1/check";
+export { importOAuth1SignatureKey } from "./oauth1/prepared";
 export {
   dhParamsFromPem,
   OAUTH1_ENV_NAMES,

@@ -12,9 +12,10 @@ import {
 } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { importPrivateKey } from "../src/keys";
-import { bytesToBigInt, hexToBigInt, modPow, signedBytes } from "../src/oauth1/bigint";
+import { bytesToBigInt, hexToBigInt, signedBytes } from "../src/oauth1/bigint";
 import { dhChallenge, dhSharedSecret } from "../src/oauth1/dh";
 import { isValidLiveSessionToken, liveSessionToken, liveSessionTokenSignature } from "../src/oauth1/lst";
+import { FixedBasePow, modPow } from "../src/oauth1/modpow";
 import { parseRsaPrivateKeyPem, rsaPkcs1v15Decrypt } from "../src/oauth1/rsa-decrypt";
 import {
   authorizationHeader,
@@ -32,6 +33,17 @@ const encrypt = (plain: Buffer) =>
   publicEncrypt({ key: encryptionPair.publicKey, padding: constants.RSA_PKCS1_PADDING }, plain);
 
 describe("RSAES-PKCS1-v1_5 decryption on BigInt", () => {
+  it("decrypts with a 3072-bit key (1536-bit CRT halves) what Node encrypted", () => {
+    const big = generateKeyPairSync("rsa", { modulusLength: 3072 });
+    const key = parseRsaPrivateKeyPem(big.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    expect(key.size).toBe(384);
+    for (const length of [1, 32, 373]) {
+      const plain = randomBytes(length);
+      const c = publicEncrypt({ key: big.publicKey, padding: constants.RSA_PKCS1_PADDING }, plain);
+      expect(Buffer.from(rsaPkcs1v15Decrypt(key, c))).toEqual(plain);
+    }
+  });
+
   it("decrypts what Node's publicEncrypt encrypted, from PKCS#8 and PKCS#1 PEMs", () => {
     for (const pem of [pkcs8, pkcs1]) {
       const key = parseRsaPrivateKeyPem(pem);
@@ -110,19 +122,66 @@ describe("Diffie-Hellman on BigInt", () => {
       expect(() => dhSharedSecret(b, secret, prime)).toThrow(RangeError);
   });
 
-  it("modPow matches a plain square-and-multiply on random operands", () => {
-    const slow = (b: bigint, e: bigint, m: bigint) => {
-      let r = 1n;
-      for (let x = b % m, k = e; k > 0n; k >>= 1n, x = (x * x) % m) if (k & 1n) r = (r * x) % m;
-      return r;
-    };
-    for (let i = 0; i < 20; i++) {
-      const [b, e, m] = [randomBytes(64), randomBytes(1 + i), randomBytes(64)].map(bytesToBigInt) as [
-        bigint,
-        bigint,
-        bigint,
-      ];
-      expect(modPow(b, e, m | 1n)).toBe(slow(b, e, m | 1n));
+  it("agrees with Node when the same group serves many challenges (the fixed-base powers are reused)", () => {
+    const node = createDiffieHellman(group.getPrime(), Buffer.from([2]));
+    node.generateKeys();
+    for (let i = 0; i < 5; i++) {
+      const ours = dhChallenge(prime, 2n);
+      const fromNode = node.computeSecret(Buffer.from(ours.challengeHex.padStart(512, "0"), "hex"));
+      expect(dhSharedSecret(bytesToBigInt(node.getPublicKey()), ours.secret, prime)).toBe(
+        bytesToBigInt(fromNode),
+      );
+    }
+    // another prime in the same process: the cached powers must not be used for it
+    const other = createDiffieHellmanGroup("modp5"); // RFC 3526 1536-bit, g = 2
+    other.generateKeys();
+    const otherPrime = bytesToBigInt(other.getPrime());
+    const ours = dhChallenge(otherPrime, 2n);
+    const fromNode = other.computeSecret(Buffer.from(ours.challengeHex.padStart(384, "0"), "hex"));
+    expect(dhSharedSecret(bytesToBigInt(other.getPublicKey()), ours.secret, otherPrime)).toBe(
+      bytesToBigInt(fromNode),
+    );
+  });
+});
+
+describe("modular exponentiation", () => {
+  const slow = (b: bigint, e: bigint, m: bigint) => {
+    let r = 1n % m;
+    for (let x = ((b % m) + m) % m, k = e; k > 0n; k >>= 1n, x = (x * x) % m) if (k & 1n) r = (r * x) % m;
+    return r;
+  };
+  const random = (bytes: number) => bytesToBigInt(randomBytes(bytes));
+
+  it("modPow matches a plain square-and-multiply on random operands of every window width", () => {
+    // exponent lengths from 1 byte (window 1) to 256 bytes (window 6), odd and even moduli
+    for (const expBytes of [1, 2, 3, 8, 16, 32, 64, 128, 192, 256]) {
+      for (let i = 0; i < 3; i++) {
+        const m = random(64) | 1n;
+        const [b, e] = [random(70), random(expBytes)];
+        expect(modPow(b, e, m)).toBe(slow(b, e, m));
+        expect(modPow(b, e, m + 1n)).toBe(slow(b, e, m + 1n));
+      }
+    }
+    // sparse and dense exponents, and the edges
+    const m = random(128) | 1n;
+    const b = random(128);
+    for (const e of [0n, 1n, 2n, 65537n, (1n << 1024n) - 1n, 1n << 1023n, (1n << 1023n) | 1n])
+      expect(modPow(b, e, m)).toBe(slow(b, e, m));
+    expect(modPow(-5n, 3n, 7n)).toBe(slow(-5n, 3n, 7n));
+    expect(modPow(b, 5n, 1n)).toBe(0n);
+    expect(() => modPow(b, -1n, m)).toThrow(RangeError);
+  });
+
+  it("FixedBasePow matches modPow for exponents within and beyond its table", () => {
+    const m = random(256) | 1n;
+    for (const g of [2n, random(256)]) {
+      const fixed = new FixedBasePow(g, m, 256);
+      for (const e of [0n, 1n, 2n, 15n, 16n, 255n, (1n << 256n) - 1n, 1n << 255n, 1n << 256n, random(40)])
+        expect(fixed.pow(e)).toBe(slow(g, e, m));
+      for (let i = 0; i < 20; i++) {
+        const e = random(1 + (i % 32));
+        expect(fixed.pow(e)).toBe(slow(g, e, m));
+      }
     }
   });
 });

@@ -1,9 +1,5 @@
-// Unsigned big-endian byte and hex conversions and modular exponentiation on BigInt, for the RSA
-// decryption and the Diffie-Hellman exchange of OAuth 1.0a (WebCrypto offers neither).
-//
-// Timing: BigInt arithmetic is not constant-time. It runs on the access-token secret once per process
-// (a secret at rest, decrypted locally; no oracle answers anyone) and on a fresh 256-bit DH exponent per
-// live session token, so a timing side channel has nothing to measure remotely.
+// Unsigned big-endian byte and hex conversions on BigInt, for the RSA decryption and the Diffie-Hellman
+// exchange of OAuth 1.0a (the exponentiation itself is in modpow.ts).
 
 export function hexToBigInt(hex: string): bigint {
   const clean = hex.trim().replace(/^0x/i, "");
@@ -56,23 +52,4 @@ export function signedBytes(n: bigint): Uint8Array {
 
 export function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
-}
-
-/** base^exp mod m, left to right with a 4-bit fixed window (about a fifth fewer multiplications). */
-export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  if (m <= 0n || exp < 0n) throw new RangeError("modPow needs m > 0 and exp >= 0");
-  if (m === 1n) return 0n;
-  const b = ((base % m) + m) % m;
-  const table: bigint[] = [1n, b];
-  for (let i = 2; i < 16; i++) table.push(((table[i - 1] as bigint) * b) % m);
-  let result = 1n;
-  for (const digit of exp.toString(16)) {
-    result = (result * result) % m;
-    result = (result * result) % m;
-    result = (result * result) % m;
-    result = (result * result) % m;
-    const d = Number.parseInt(digit, 16);
-    if (d) result = (result * (table[d] as bigint)) % m;
-  }
-  return result;
 }

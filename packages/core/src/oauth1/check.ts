@@ -4,7 +4,8 @@
 import { isIbauthError } from "../errors";
 import { base64ToBytes, importPrivateKey } from "../keys";
 import type { OAuth1Credentials } from "../types";
-import { bitLength, bytesToBigInt, hexToBigInt, modPow } from "./bigint";
+import { bitLength, bytesToBigInt, hexToBigInt } from "./bigint";
+import { modPow } from "./modpow";
 import { parseRsaPrivateKeyPem, rsaPkcs1v15Decrypt } from "./rsa-decrypt";
 
 export interface OAuth1Finding {

@@ -7,13 +7,14 @@ import type { ResolvedConfig, ResolvedOAuth1 } from "../config";
 import { PATHS } from "../endpoints";
 import { IbauthError, type IbauthStep, isIbauthError } from "../errors";
 import { requestJson, withRetry } from "../http";
-import { base64ToBytes, importPrivateKey } from "../keys";
+import { base64ToBytes } from "../keys";
 import type { Mechanism, MechanismHost, SessionKey } from "../mechanism";
 import type { AuthStatus } from "../types";
 import { bytesToHex, hexToBigInt } from "./bigint";
 import { dhChallenge, dhSharedSecret } from "./dh";
 import { isValidLiveSessionToken, liveSessionToken } from "./lst";
-import { parseRsaPrivateKeyPem, rsaPkcs1v15Decrypt } from "./rsa-decrypt";
+import { decryptedSecret, importOAuth1SignatureKey } from "./prepared";
+import { parseRsaPrivateKeyPem } from "./rsa-decrypt";
 import {
   authorizationHeader,
   bytesToBase64,
@@ -66,12 +67,12 @@ export class OAuth1Mechanism implements Mechanism {
     if (typeof this.#c.signatureKey === "string") host.flow.remember(this.#c.signatureKey);
   }
 
-  /** Once per process: the access-token secret decrypted (IBKR's "prepend") and the signature key imported. */
+  /** The access-token secret decrypted (IBKR's "prepend") and the signature key imported, once per process. */
   #prepare(): Promise<{ prepend: string; signatureKey: CryptoKey }> {
     this.#prepared ??= (async () => {
-      let key: ReturnType<typeof parseRsaPrivateKeyPem>;
+      // parsed here too (microseconds) so an unreadable key and a secret it cannot decrypt are told apart
       try {
-        key = parseRsaPrivateKeyPem(this.#c.encryptionKey);
+        parseRsaPrivateKeyPem(this.#c.encryptionKey);
       } catch (e) {
         throw lstError(
           `encryptionKey: ${(e as Error).message}`,
@@ -80,7 +81,7 @@ export class OAuth1Mechanism implements Mechanism {
       }
       let prepend: string;
       try {
-        prepend = bytesToHex(rsaPkcs1v15Decrypt(key, base64ToBytes(this.#c.accessTokenSecret)));
+        prepend = await decryptedSecret(this.#c.encryptionKey, this.#c.accessTokenSecret);
       } catch (e) {
         throw lstError(
           `the access-token secret could not be decrypted with encryptionKey: ${(e as Error).message}`,
@@ -88,7 +89,7 @@ export class OAuth1Mechanism implements Mechanism {
         );
       }
       this.#host.flow.remember(prepend);
-      return { prepend, signatureKey: await importPrivateKey(this.#c.signatureKey, "signatureKey") };
+      return { prepend, signatureKey: await importOAuth1SignatureKey(this.#c.signatureKey) };
     })();
     return this.#prepared;
   }

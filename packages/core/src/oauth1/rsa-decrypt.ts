@@ -3,8 +3,9 @@
 // revert), so the key is parsed from its DER and the decryption done on BigInt with the CRT parameters.
 // Padding failures all get one message: the secret is decrypted locally, but an oracle is still no help.
 import { base64ToBytes, pemBlock } from "../keys";
-import { bigIntToBytes, bytesToBigInt, bytesToHex, modPow } from "./bigint";
+import { bigIntToBytes, bytesToBigInt, bytesToHex } from "./bigint";
 import { Der } from "./der";
+import { modPow } from "./modpow";
 
 /** The RSAPrivateKey of RFC 8017 appendix A.1.2 (two-prime). */
 export interface RsaPrivateKey {
