@@ -218,7 +218,10 @@ export class Healer {
       validated = await this.validate(key);
     } catch (e) {
       if (!refusedSession(e)) throw e;
-      this.s.cfg.logger.warn({ step: "validate" }, "sso/validate refused the new key too: the IP claim");
+      this.s.cfg.logger.warn(
+        { step: "validate" },
+        "sso/validate refused the new session key too: for a bearer, the IP claim",
+      );
       throw this.mech.refusal(key, refusal.response, "init");
     }
     try {

@@ -51,7 +51,9 @@ export const errorCases: Case[] = [
       equal(calls.init, 1, "ssodh/init requests");
       equal(calls.validate, 1, "sso/validate requests before blaming the IP");
       assert(
-        ctx.logger.lines.some((l) => /validate refused the new bearer too/.test(l.msg ?? "")),
+        ctx.logger.lines.some((l) =>
+          /validate refused the new session key too: for a bearer, the IP claim/.test(l.msg ?? ""),
+        ),
         "the log says validate refused too",
       );
     },
