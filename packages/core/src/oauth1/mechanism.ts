@@ -67,26 +67,30 @@ export class OAuth1Mechanism implements Mechanism {
     if (typeof this.#c.signatureKey === "string") host.flow.remember(this.#c.signatureKey);
   }
 
+  /** Why the secret did not decrypt: the key is unreadable (parsed again only now, on failure), or the pair does not match. */
+  #secretError(e: unknown): IbauthError {
+    try {
+      parseRsaPrivateKeyPem(this.#c.encryptionKey);
+    } catch (unreadable) {
+      return lstError(
+        `encryptionKey: ${(unreadable as Error).message}`,
+        "encryptionKey must be the RSA private key (PEM, PKCS#8 or PKCS#1) of the encryption pair whose public key was uploaded in the Self-Service Portal (private_encryption.pem)",
+      );
+    }
+    return lstError(
+      `the access-token secret could not be decrypted with encryptionKey: ${(e as Error).message}`,
+      "encryptionKey must be the private key of the encryption pair uploaded in the portal, and accessTokenSecret the base64 the portal showed",
+    );
+  }
+
   /** The access-token secret decrypted (IBKR's "prepend") and the signature key imported, once per process. */
   #prepare(): Promise<{ prepend: string; signatureKey: CryptoKey }> {
     this.#prepared ??= (async () => {
-      // parsed here too (microseconds) so an unreadable key and a secret it cannot decrypt are told apart
-      try {
-        parseRsaPrivateKeyPem(this.#c.encryptionKey);
-      } catch (e) {
-        throw lstError(
-          `encryptionKey: ${(e as Error).message}`,
-          "encryptionKey must be the RSA private key (PEM, PKCS#8 or PKCS#1) of the encryption pair whose public key was uploaded in the Self-Service Portal (private_encryption.pem)",
-        );
-      }
       let prepend: string;
       try {
         prepend = await decryptedSecret(this.#c.encryptionKey, this.#c.accessTokenSecret);
       } catch (e) {
-        throw lstError(
-          `the access-token secret could not be decrypted with encryptionKey: ${(e as Error).message}`,
-          "encryptionKey must be the private key of the encryption pair uploaded in the portal, and accessTokenSecret the base64 the portal showed",
-        );
+        throw this.#secretError(e);
       }
       this.#host.flow.remember(prepend);
       return { prepend, signatureKey: await importOAuth1SignatureKey(this.#c.signatureKey) };
