@@ -8,11 +8,12 @@ import {
   isIp,
   type Settings,
   settingsFromEnv,
+  usesOAuth1Env,
 } from "@ibauth/core";
 import { deriveSessionKeys, type SessionKeys } from "./crypto";
 import { apiKeyProblem } from "./key-strength";
 import { isKvNamespace, type KvNamespaceLike } from "./kv";
-import { type OAuth1Settings, readOAuth1, usesOAuth1 } from "./oauth1-config";
+import { type OAuth1Settings, readOAuth1 } from "./oauth1-config";
 import type { WorkerSettings } from "./settings";
 
 /** The Worker's bindings: vars, secrets and the KV namespace. Every setting is read from here. */
@@ -76,7 +77,7 @@ export type LoadedConfig = Loaded<WorkerConfig>;
 
 const MIN_API_KEY_LENGTH = 24;
 
-function trimmed(value: unknown): string | undefined {
+export function trimmed(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
@@ -113,7 +114,7 @@ export async function loadSessionConfig(env: IbauthWorkerEnv): Promise<Loaded<Se
     if (value === undefined) problems.push({ setting, problem: "missing" });
     return value;
   };
-  const ibkr = usesOAuth1(env) ? await readOAuth1(env, problems) : await readOAuth2(env, problems);
+  const ibkr = usesOAuth1Env(env) ? await readOAuth1(env, problems) : await readOAuth2(env, problems);
   const apiKey = need("IBAUTH_API_KEY");
   const sessionKey = need("IBAUTH_SESSION_KEY");
   const weakApiKey = apiKey === undefined ? undefined : apiKeyProblem(apiKey, MIN_API_KEY_LENGTH);

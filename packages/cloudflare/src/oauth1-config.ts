@@ -8,9 +8,10 @@ import {
   isIbauthError,
   OAUTH1_ENV_NAMES,
   type OAuth1Credentials,
+  oauth1EnvName,
   oauth1FromEnv,
 } from "@ibauth/core";
-import { type ConfigProblem, describeRejection } from "./config";
+import { type ConfigProblem, describeRejection, trimmed } from "./config";
 
 /** What the core needs for an OAuth 1.0a session, the signature key already imported (non-extractable). */
 export type OAuth1Settings = Pick<IBAuthOAuth1Options, "oauth1" | "domain" | "baseUrl" | "userAgent">;
@@ -30,19 +31,9 @@ const SHARED = { domain: ENV_NAMES.domain, baseUrl: ENV_NAMES.baseUrl, userAgent
 
 type Field = keyof typeof OAUTH1_ENV_NAMES;
 
-const text = (value: unknown) =>
-  typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-
-/** Whether any IBKR_OAUTH1_* (or IBIND_OAUTH1A_*) setting is set: then the session is OAuth 1.0a. */
-export function usesOAuth1(env: object): boolean {
-  const vars = env as Record<string, unknown>;
-  return Object.values(OAUTH1_ENV_NAMES).some((names) => names.some((n) => text(vars[n]) !== undefined));
-}
-
 /** The name the operator used for a field (ours, or ibind's when only that is set). */
 function settingOf(vars: Record<string, unknown>, field: Field): string {
-  const names = OAUTH1_ENV_NAMES[field];
-  return names.find((n) => text(vars[n]) !== undefined) ?? (names[0] as string);
+  return oauth1EnvName(vars, field) ?? (OAUTH1_ENV_NAMES[field][0] as string);
 }
 
 /** The core's `oauth1.<field>` (or a shared option) as the setting the operator set. */
@@ -63,7 +54,7 @@ export async function readOAuth1(
 ): Promise<{ auth: OAuth1Settings; origin: string } | undefined> {
   const vars = env as Record<string, unknown>;
   for (const setting of OAUTH2_ONLY) {
-    if (text(vars[setting]) !== undefined)
+    if (trimmed(vars[setting]) !== undefined)
       problems.push({
         setting,
         problem:
@@ -80,7 +71,7 @@ export async function readOAuth1(
     for (const field of (error.field ?? "").split(", ").filter(Boolean)) {
       const names = field.split(" or ");
       const setting = names[0] ?? field;
-      if (names.every((n) => text(vars[n]) === undefined)) problems.push({ setting, problem: "missing" });
+      if (names.every((n) => trimmed(vars[n]) === undefined)) problems.push({ setting, problem: "missing" });
       else if (/_(FILE|FP)$/.test(setting))
         problems.push({
           setting,
@@ -103,7 +94,7 @@ export async function readOAuth1(
   }
   const shared: Omit<OAuth1Settings, "oauth1"> = {};
   for (const [option, setting] of Object.entries(SHARED) as [keyof typeof SHARED, string][]) {
-    const value = text(vars[setting]);
+    const value = trimmed(vars[setting]);
     if (value !== undefined) shared[option] = value;
   }
   const auth: OAuth1Settings = {

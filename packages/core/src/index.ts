@@ -14,8 +14,10 @@ export {
   dhParamsFromPem,
   OAUTH1_ENV_NAMES,
   OAUTH1_YAML_KEYS,
+  oauth1EnvName,
   oauth1FromConfig,
   oauth1FromEnv,
+  usesOAuth1Env,
 } from "./oauth1/settings";
 export type { AdmitOptions, PacerOptions } from "./pacing";
 export { Pacer } from "./pacing";

@@ -147,15 +147,29 @@ const trimmed = (value: unknown) =>
  * none is set. File variables are read with `source.readFile`. Every missing one is named.
  */
 export function oauth1FromEnv(env: object, source: SettingsSource = {}): OAuth1Credentials | undefined {
+  if (!usesOAuth1Env(env)) return undefined;
   const vars = env as Record<string, unknown>;
-  const chosen = (f: Field) => OAUTH1_ENV_NAMES[f].find((n) => trimmed(vars[n]) !== undefined);
-  const fields = Object.keys(OAUTH1_ENV_NAMES) as Field[];
-  if (!fields.some((f) => chosen(f))) return undefined;
   const text = (f: Field) => {
-    const n = chosen(f);
+    const n = oauth1EnvName(env, f);
     return n === undefined ? undefined : trimmed(vars[n]);
   };
-  return assemble(text, (f) => chosen(f) ?? (OAUTH1_ENV_NAMES[f][0] as string), "environment", source);
+  return assemble(
+    text,
+    (f) => oauth1EnvName(env, f) ?? (OAUTH1_ENV_NAMES[f][0] as string),
+    "environment",
+    source,
+  );
+}
+
+/** The variable the operator set for a field: ours, or ibind's when only that is set; undefined if neither. */
+export function oauth1EnvName(env: object, field: keyof typeof OAUTH1_ENV_NAMES): string | undefined {
+  const vars = env as Record<string, unknown>;
+  return OAUTH1_ENV_NAMES[field].find((n) => trimmed(vars[n]) !== undefined);
+}
+
+/** Whether any IBKR_OAUTH1_* (or IBIND_OAUTH1A_*) variable is set: the session is then OAuth 1.0a. */
+export function usesOAuth1Env(env: object): boolean {
+  return (Object.keys(OAUTH1_ENV_NAMES) as Field[]).some((f) => oauth1EnvName(env, f) !== undefined);
 }
 
 /** OAuth 1.0a credentials from the `oauth1:` mapping of a config file; unknown keys are refused by name. */
