@@ -7,6 +7,7 @@ import {
   importOAuth1SignatureKey,
   isIbauthError,
   OAUTH1_ENV_NAMES,
+  OAUTH1_SHARED_OPTIONS,
   type OAuth1Credentials,
   oauth1EnvName,
   oauth1FromEnv,
@@ -27,7 +28,9 @@ const OAUTH2_ONLY = [
   ENV_NAMES.alternativeIps,
   ENV_NAMES.ipLookupUrl,
 ];
-const SHARED = { domain: ENV_NAMES.domain, baseUrl: ENV_NAMES.baseUrl, userAgent: ENV_NAMES.userAgent };
+const SHARED = Object.fromEntries(
+  OAUTH1_SHARED_OPTIONS.map((option) => [option, ENV_NAMES[option]]),
+) as Record<(typeof OAUTH1_SHARED_OPTIONS)[number], string>;
 
 type Field = keyof typeof OAUTH1_ENV_NAMES;
 

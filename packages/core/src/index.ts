@@ -13,6 +13,7 @@ export { importOAuth1SignatureKey } from "./oauth1/prepared";
 export {
   dhParamsFromPem,
   OAUTH1_ENV_NAMES,
+  OAUTH1_SHARED_OPTIONS,
   OAUTH1_YAML_KEYS,
   oauth1EnvName,
   oauth1FromConfig,

@@ -4,6 +4,7 @@ import {
   type IBAuthOAuth1Options,
   type IBAuthOptions,
   OAUTH1_ENV_NAMES,
+  OAUTH1_SHARED_OPTIONS,
   oauth1FromEnv,
   settingsFromEnv,
 } from "@ibauth/core";
@@ -61,7 +62,7 @@ function oauth1OptionsFromEnv(
   const oauth1 = oauth1FromEnv(vars, { readFile: (path) => Deno.readTextFileSync(path) });
   if (!oauth1) return undefined;
   const shared: Record<string, string> = {};
-  for (const field of ["domain", "baseUrl", "userAgent"] as const) {
+  for (const field of OAUTH1_SHARED_OPTIONS) {
     const value = read(ENV_NAMES[field])?.trim();
     if (value) shared[field] = value;
   }

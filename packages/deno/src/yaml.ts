@@ -2,6 +2,7 @@ import {
   IBAuth,
   type IBAuthOAuth1Options,
   type IBAuthOptions,
+  OAUTH1_SHARED_OPTIONS,
   oauth1FromConfig,
   settingsFromConfigFile,
   unknownKeyWarning,
@@ -59,11 +60,7 @@ function warner(overrides: Partial<IBAuthOptions>): (message: string) => void {
 }
 
 /** The keys an `oauth1:` config may hold beside the mapping (the rest are OAuth 2.0's or unknown). */
-const OAUTH1_SHARED = {
-  baseUrl: YAML_KEYS.baseUrl,
-  domain: YAML_KEYS.domain,
-  userAgent: YAML_KEYS.userAgent,
-};
+const OAUTH1_SHARED = Object.fromEntries(OAUTH1_SHARED_OPTIONS.map((option) => [option, YAML_KEYS[option]]));
 
 /**
  * OAuth 1.0a: the `oauth1:` mapping the Node adapter reads (`consumer_key`, `access_token`,

@@ -4,6 +4,7 @@ import {
   type IBAuthOptions,
   IbauthError,
   isIbauthError,
+  OAUTH1_SHARED_OPTIONS,
 } from "@ibauth/core";
 import { fileStore } from "./file-store";
 import { type KeyInfo, type LoadedKey, loadPrivateKey, loadPrivateKeyFile } from "./keys";
@@ -109,9 +110,7 @@ function resolveOAuth1(settings: Settings, overrides: AuthOverrides): ResolvedAu
   const { values } = settings;
   const options = {
     oauth1: settings.oauth1,
-    ...(values.domain ? { domain: values.domain } : {}),
-    ...(values.baseUrl ? { baseUrl: values.baseUrl } : {}),
-    ...(values.userAgent ? { userAgent: values.userAgent } : {}),
+    ...Object.fromEntries(OAUTH1_SHARED_OPTIONS.flatMap((o) => (values[o] ? [[o, values[o]]] : []))),
     ...(values.sessionFile ? { store: fileStore(values.sessionFile) } : {}),
     ...overrides,
   } as IBAuthOAuth1Options;

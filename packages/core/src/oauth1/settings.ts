@@ -35,6 +35,9 @@ export const OAUTH1_ENV_NAMES: Readonly<Record<Field, readonly string[]>> = {
   realm: ["IBKR_OAUTH1_REALM", "IBIND_OAUTH1A_REALM"],
 };
 
+/** The options an OAuth 1.0a session takes besides its credentials; every other setting is OAuth 2.0's. */
+export const OAUTH1_SHARED_OPTIONS = ["domain", "baseUrl", "userAgent"] as const;
+
 /** The keys of the `oauth1:` mapping in a config file. */
 export const OAUTH1_YAML_KEYS: Readonly<Record<Field, string>> = {
   consumerKey: "consumer_key",
